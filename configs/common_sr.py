@@ -1,0 +1,48 @@
+"""The base every super-resolution config starts from (not an experiment itself)."""
+import ml_collections
+
+from jresgen.config import base_config
+
+
+def sr_config(scale: int, num_blocks: int, features: int) -> ml_collections.ConfigDict:
+    config = base_config("sr")
+    config.model = ml_collections.ConfigDict(dict(
+        scale=scale, num_blocks=num_blocks, features=features,
+        norm="none",  # none | batch | instance | group | layer
+        activation="relu",  # relu | prelu | leaky_relu | gelu | silu | elu
+        res_scale=1.0,  # EDSR scales the residual branch by 0.1 in its 256-feature model
+        upsampler_activation="",  # "" (EDSR) or e.g. "prelu" (SRResNet)
+        subtract_mean=True,  # EDSR's DIV2K mean shift
+        image_skip="none",  # "bicubic": learn only the residual over bicubic upsampling
+        loss="l1"))  # l1 (EDSR) | l2 (SRResNet)
+    config.data = ml_collections.ConfigDict(dict(
+        name="photos_sr",
+        patch_size=48,  # LR pixels; HR crops are patch_size * scale
+        train_images=(),  # () = the default split, see jresgen/data/photos.py
+        valid_images=()))
+    # LR tile size, overlap and tiles per batch used by eval and upscale: bounds memory.
+    config.tiling = ml_collections.ConfigDict(dict(tile=128, overlap=16, tile_batch=4))
+    return config
+
+
+def tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The `:tiny` variant of any SR config: seconds on a laptop, for tests and smoke runs."""
+    config.total_steps = 4
+    config.batch_size = 4
+    config.log_every = 1
+    config.eval_every = 0
+    config.checkpoint_every = 2
+    config.model.num_blocks, config.model.features = 1, 8
+    config.data.patch_size = 16
+    config.data.train_images = ("astronaut", "rocket")
+    config.data.valid_images = ("chelsea",)
+    config.tiling = ml_collections.ConfigDict(dict(tile=64, overlap=8, tile_batch=2))
+    return config
+
+
+def apply_variant(config, variant):
+    if variant == "tiny":
+        return tiny(config)
+    if variant is not None:
+        raise ValueError(f"unknown variant {variant!r} (known: tiny)")
+    return config

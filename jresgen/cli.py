@@ -1,0 +1,134 @@
+"""The `jresgen` command line: parses, loads the config, calls into jresgen.train.
+
+    jresgen train   --config configs/sr_x2.py --workdir runs/sr [--config.KEY=VALUE ...]
+    jresgen eval    --workdir runs/sr [--json]
+    jresgen upscale --workdir runs/sr IN.png OUT.png
+
+A user's mistake prints one line on stderr and exits with status 2; no traceback.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from jresgen.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse prints usage + error; we promise one line
+        raise UserError(f"{message} (see '{self.prog} --help')")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="jresgen", description="Residual-network image generation in JAX.")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    verbs.required = True
+
+    train = verbs.add_parser("train", help="train (or resume) a config in a work directory",
+                             epilog="Override any config key with --config.KEY=VALUE.")
+    train.add_argument("--config", help="configs/NAME.py[:variant]; default: the work "
+                                        "directory's config.json, to resume")
+    train.add_argument("--workdir", required=True, help="where checkpoints, metrics and "
+                                                        "samples go; resumes if it has them")
+
+    evaluate = verbs.add_parser("eval", help="quality figures of the latest checkpoint")
+    evaluate.add_argument("--workdir", required=True)
+    evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    upscale = verbs.add_parser("upscale", help="super-resolve an image file (SR work dirs)")
+    upscale.add_argument("--workdir", required=True)
+    upscale.add_argument("input", metavar="IN", help="image file (RGB, grayscale or RGBA)")
+    upscale.add_argument("output", metavar="OUT", help="output image; format from the suffix")
+    upscale.add_argument("--tile", type=int, help="LR tile size (default: the config's)")
+    upscale.add_argument("--overlap", type=int, help="LR tile overlap (default: the config's)")
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args, extra = _parser().parse_known_args(argv)
+        overrides = [a[len("--config."):] for a in extra if a.startswith("--config.")]
+        unknown = [a for a in extra if not a.startswith("--config.")]
+        if unknown or (overrides and args.verb != "train"):
+            raise UserError(f"unrecognized arguments: {' '.join(unknown or extra)}")
+        return {"train": _train, "eval": _eval, "upscale": _upscale}[args.verb](args, overrides)
+    except UserError as e:
+        print(f"jresgen: error: {e}", file=sys.stderr)
+        return 2
+    except FloatingPointError as e:
+        print(f"jresgen: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as e:
+        print(f"jresgen: {e or 'interrupted'}", file=sys.stderr)
+        return 130
+
+
+def _train(args, overrides) -> int:
+    from jresgen.config import apply_overrides, config_from_json, load_config, validate
+    from jresgen.train.loop import train_and_evaluate
+
+    if args.config:
+        config = load_config(args.config, overrides)
+    else:
+        saved = Path(args.workdir) / "config.json"
+        if not saved.exists():
+            raise UserError(f"--config is required: {args.workdir} has no config.json to resume")
+        config = config_from_json(saved.read_text())
+        apply_overrides(config, overrides)
+        validate(config)
+    summary = train_and_evaluate(config, args.workdir)
+    if summary is not None:
+        from jresgen.tasks import get_task
+        print(get_task(config.task).format_report(summary))
+    return 0
+
+
+def _eval(args, overrides) -> int:
+    from jresgen.train.loop import evaluate_workdir, load_workdir
+
+    if args.json:
+        print(json.dumps(evaluate_workdir(args.workdir)))
+    else:
+        config, task, state, eval_data = load_workdir(args.workdir)
+        summary, _ = task.evaluate(config, state, eval_data)
+        print(f"{args.workdir} at step {int(state.step)}")
+        print(task.format_report(summary))
+    return 0
+
+
+def _upscale(args, overrides) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from jresgen.data.image_io import read_image, write_image
+    from jresgen.data.resize import bicubic_resize, to_uint8
+    from jresgen.train.loop import load_workdir
+
+    out = Path(args.output)
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise UserError(f"unknown image format for {out}: use .png, .jpg, .bmp, .tif, ...")
+    if not out.parent.is_dir():
+        raise UserError(f"output directory does not exist: {out.parent}")
+    rgb, alpha, grayscale = read_image(args.input)
+    config, task, state, _ = load_workdir(args.workdir)
+    if config.task != "sr":
+        raise UserError(f"{args.workdir} holds a {config.task!r} model; upscale needs an SR one")
+    tiling = config.tiling.to_dict()
+    tiling.update({k: v for k, v in (("tile", args.tile), ("overlap", args.overlap)) if v})
+    if tiling["tile"] <= 2 * tiling["overlap"]:
+        raise UserError(f"--tile {tiling['tile']} must exceed twice the overlap "
+                        f"{tiling['overlap']}")
+    sr = np.clip(task.super_resolve(config, state, rgb, **tiling), 0.0, 1.0)
+    if grayscale:
+        sr = sr.mean(axis=-1, keepdims=True)
+    if alpha is not None:
+        up = bicubic_resize(alpha[..., None], sr.shape[0], sr.shape[1])
+        sr = np.concatenate([sr, np.clip(up, 0.0, 1.0)], axis=-1)
+    write_image(out, to_uint8(sr))
+    print(f"{args.input} {rgb.shape[1]}x{rgb.shape[0]} -> {out} {sr.shape[1]}x{sr.shape[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per family, built from jresgen.nn."""

@@ -1,0 +1,50 @@
+"""Normalisation layers chosen by name, so configs can say `norm = "batch"`."""
+from typing import Callable
+
+import flax.linen as nn
+
+NORMS = ("none", "batch", "instance", "group", "layer")
+
+
+def make_norm(kind: str, *, train: bool = False, axis_name: str | None = None,
+              groups: int = 32, zero_scale: bool = False) -> Callable[..., nn.Module] | None:
+    """Returns a constructor `norm(name=...)` for the norm `kind`, or None for "none".
+
+    `train` selects batch statistics over running averages for BatchNorm; `axis_name`
+    (set under `jax.pmap`) averages those statistics over the devices, so N devices compute
+    the statistics of the whole global batch as one device would. `zero_scale` starts the
+    scale at zero (the last norm of a residual branch, so a fresh block is the identity).
+    """
+    scale_init = nn.initializers.zeros if zero_scale else nn.initializers.ones
+    if kind == "none":
+        return None
+    if kind == "batch":
+        return lambda **kw: nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                                         epsilon=1e-5, axis_name=axis_name,
+                                         scale_init=scale_init, **kw)
+    if kind == "instance":
+        return lambda **kw: nn.InstanceNorm(epsilon=1e-5, scale_init=scale_init, **kw)
+    if kind == "group":
+        return lambda **kw: _GroupNorm(groups=groups, scale_init=scale_init, **kw)
+    if kind == "layer":
+        return lambda **kw: nn.LayerNorm(epsilon=1e-5, scale_init=scale_init, **kw)
+    raise ValueError(f"unknown norm {kind!r}; choose one of {', '.join(NORMS)}")
+
+
+class _GroupNorm(nn.Module):
+    """GroupNorm whose group count shrinks to divide the channel count (e.g. 32 -> 16 for 48)."""
+    groups: int = 32
+    scale_init: Callable = nn.initializers.ones
+
+    @nn.compact
+    def __call__(self, x):
+        channels = x.shape[-1]
+        groups = min(self.groups, channels)
+        while channels % groups:
+            groups -= 1
+        return nn.GroupNorm(num_groups=groups, epsilon=1e-5, scale_init=self.scale_init)(x)
+
+
+def apply_norm(norm, x, name: str):
+    """`norm(x)` when a norm is configured, `x` otherwise."""
+    return x if norm is None else norm(name=name)(x)

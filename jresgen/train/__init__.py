@@ -1,0 +1,1 @@
+"""Family-agnostic machinery: data parallelism, the loop, checkpoints, metric writing."""

@@ -1,0 +1,48 @@
+"""optax optimizers and learning-rate schedules from a config's `optimizer` section."""
+import ml_collections
+import optax
+
+from jresgen.errors import UserError
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "warmup_cosine", "step")
+
+
+def make_schedule(opt: ml_collections.ConfigDict, learning_rate: float, total_steps: int):
+    """constant; warmup_cosine (linear warm-up over `warmup_steps`, cosine to
+    `learning_rate * final_lr_fraction`); step (times `decay_factor` at each of
+    `decay_boundaries`, given as fractions of total_steps)."""
+    total = max(total_steps, 1)
+    if opt.schedule == "constant":
+        return optax.constant_schedule(learning_rate)
+    if opt.schedule == "warmup_cosine":
+        warmup = min(opt.warmup_steps, total - 1)
+        return optax.warmup_cosine_decay_schedule(
+            init_value=0.0, peak_value=learning_rate, warmup_steps=warmup,
+            decay_steps=total, end_value=learning_rate * opt.final_lr_fraction)
+    if opt.schedule == "step":
+        boundaries = {int(f * total): opt.decay_factor for f in opt.decay_boundaries}
+        return optax.piecewise_constant_schedule(learning_rate, boundaries)
+    raise UserError(f"optimizer.schedule must be one of {', '.join(SCHEDULES)}, "
+                    f"got {opt.schedule!r}")
+
+
+def make_optimizer(opt: ml_collections.ConfigDict, learning_rate: float, total_steps: int):
+    """Returns (tx, schedule). Gradient clipping by global norm comes first when
+    `grad_clip_norm` > 0."""
+    schedule = make_schedule(opt, learning_rate, total_steps)
+    if opt.name == "adam":
+        tx = optax.adam(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps)
+    elif opt.name == "adamw":
+        tx = optax.adamw(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps,
+                         weight_decay=opt.weight_decay)
+    elif opt.name == "sgd":
+        tx = optax.sgd(schedule, momentum=opt.momentum or None, nesterov=opt.nesterov)
+        if opt.weight_decay:
+            tx = optax.chain(optax.add_decayed_weights(opt.weight_decay), tx)
+    else:
+        raise UserError(f"optimizer.name must be one of {', '.join(OPTIMIZERS)}, got {opt.name!r}")
+    if opt.grad_clip_norm > 0:
+        tx = optax.chain(optax.clip_by_global_norm(opt.grad_clip_norm), tx)
+    return tx, schedule
+

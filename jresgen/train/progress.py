@@ -1,0 +1,37 @@
+"""Progress: a tqdm bar (steps/s, loss, ETA) on a terminal, plain periodic lines otherwise."""
+import sys
+import time
+
+
+class Progress:
+    def __init__(self, start: int, total: int, stream=None):
+        self.stream = stream or sys.stderr
+        self.total, self.start = total, start
+        self.t0, self.last_step = time.perf_counter(), start
+        self.bar = None
+        if self.stream.isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, initial=start, file=self.stream, unit="step",
+                            dynamic_ncols=True)
+
+    def update(self, step: int, metrics: dict[str, float]) -> None:
+        """Called at log steps with the step reached and its metrics."""
+        shown = {k: f"{v:.4g}" for k, v in metrics.items() if k in ("loss", "d_loss", "g_loss")}
+        if self.bar is not None:
+            self.bar.update(step - self.last_step)
+            self.bar.set_postfix(shown, refresh=False)
+        else:
+            elapsed = time.perf_counter() - self.t0
+            rate = (step - self.start) / elapsed if elapsed > 0 else 0.0
+            eta = (self.total - step) / rate if rate > 0 else float("nan")
+            text = " ".join(f"{k}={v}" for k, v in shown.items())
+            print(f"step {step}/{self.total} {text} {rate:.2f} steps/s eta {eta:.0f}s",
+                  file=self.stream, flush=True)
+        self.last_step = step
+
+    def write(self, line: str) -> None:
+        (self.bar.write if self.bar is not None else print)(line, file=self.stream)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
