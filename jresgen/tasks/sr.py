@@ -45,8 +45,8 @@ def train_step(state: TrainState, batch, *, config, axis_name=None):
     (loss, new_model_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     grads, loss = mean_over_devices((grads, loss), axis_name)
     state = state.apply_gradients(grads, model_state=dict(new_model_state))
-    metrics = {"loss": loss, "grad_norm": optax.global_norm(grads),
-               "param_norm": optax.global_norm(state.params)}
+    metrics = {"loss": loss, "grad_norm": optax.tree.norm(grads),
+               "param_norm": optax.tree.norm(state.params)}
     return state, metrics
 
 
