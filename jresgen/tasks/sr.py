@@ -65,7 +65,7 @@ def super_resolve(config, state: TrainState, lr: np.ndarray, tile: int = 128,
     image result wherever the net's receptive field stays within `overlap` pixels.
     """
     model = build_model(config)
-    variables = {"params": state.params, **state.model_state}
+    variables = jax.device_put({"params": state.params, **state.model_state})  # once, not per tile
     s = config.model.scale
     h, w, c = lr.shape
     core = tile - 2 * overlap

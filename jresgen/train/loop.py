@@ -86,6 +86,7 @@ def train_and_evaluate(config, workdir) -> dict:
         while step < config.total_steps and not stop.requested:
             dstate, metrics = step_fn(dstate, strategy.shard(train_source.batch(step)))
             step += 1
+            progress.tick(step)
             is_log = step % config.log_every == 0 or step == config.total_steps
             is_eval = (config.eval_every and step % config.eval_every == 0) \
                 or step == config.total_steps

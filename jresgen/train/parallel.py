@@ -82,7 +82,9 @@ class JitStrategy:
         return jax.device_get(state)
 
     def shard(self, batch):
-        return jax.device_put(batch, self.batch_sharding)
+        # Each process passes its own part of the global batch (all of it on one host).
+        return jax.tree.map(
+            lambda x: jax.make_array_from_process_local_data(self.batch_sharding, x), batch)
 
     def compile(self, step_fn):
         return jax.jit(step_fn, in_shardings=(self.replicated, self.batch_sharding),

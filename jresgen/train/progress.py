@@ -14,12 +14,18 @@ class Progress:
             self.bar = tqdm(total=total, initial=start, file=self.stream, unit="step",
                             dynamic_ncols=True)
 
+    def tick(self, step: int) -> None:
+        """Called after every step: moves the bar (tqdm limits its own redraw rate)."""
+        if self.bar is not None:
+            self.bar.update(step - self.last_step)
+            self.last_step = step
+
     def update(self, step: int, metrics: dict[str, float]) -> None:
         """Called at log steps with the step reached and its metrics."""
         shown = {k: f"{v:.4g}" for k, v in metrics.items() if k in ("loss", "d_loss", "g_loss")}
         if self.bar is not None:
-            self.bar.update(step - self.last_step)
-            self.bar.set_postfix(shown, refresh=False)
+            self.tick(step)
+            self.bar.set_postfix(shown)
         else:
             elapsed = time.perf_counter() - self.t0
             rate = (step - self.start) / elapsed if elapsed > 0 else 0.0
