@@ -40,3 +40,15 @@ def test_batchnorm_variant_has_statistics():
     model = SRResNet(scale=2, num_blocks=2, features=8, norm="batch", activation="prelu")
     v = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 3)))
     assert "batch_stats" in v
+
+
+def test_bfloat16_compute_keeps_float32_params_and_output():
+    x = jax.random.uniform(jax.random.PRNGKey(1), (1, 8, 8, 3))
+    f32 = SRResNet(scale=2, num_blocks=2, features=16)
+    bf16 = SRResNet(scale=2, num_blocks=2, features=16, dtype=jnp.bfloat16)
+    v = f32.init(jax.random.PRNGKey(0), x)
+    assert jax.tree.map(lambda p: p.dtype, bf16.init(jax.random.PRNGKey(0), x)) == \
+        jax.tree.map(lambda p: p.dtype, v)
+    out = bf16.apply(v, x)
+    assert out.dtype == jnp.float32
+    np.testing.assert_allclose(out, f32.apply(v, x), atol=0.05)

@@ -7,6 +7,8 @@ Inputs and outputs are RGB in [0, 1], x [B, h, w, 3] -> [B, h*scale, w*scale, 3]
 EDSR-baseline is 16 blocks x 64 features, no norm, res_scale 1; SRResNet is 16 blocks with
 BatchNorm and PReLU; the seeds' SuperResolutionNet is 2 blocks x 64 features.
 """
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -31,24 +33,26 @@ class SRResNet(nn.Module):
     image_skip: str = "none"
     channels: int = 3
     axis_name: str | None = None
+    dtype: Any = jnp.float32  # computation dtype; parameters and the output stay float32
 
     @nn.compact
     def __call__(self, lr, train: bool = False):
         mean = jnp.asarray(DIV2K_RGB_MEAN[:self.channels] if self.subtract_mean else 0.0,
                            lr.dtype)
-        x = nn.Conv(self.features, (3, 3), name="head")(lr - mean)
+        x = nn.Conv(self.features, (3, 3), dtype=self.dtype, name="head")(lr - mean)
         y = x
         for i in range(self.num_blocks):
             y = BasicBlock(self.features, norm=self.norm, activation=self.activation,
                            res_scale=self.res_scale, axis_name=self.axis_name,
-                           name=f"block_{i}")(y, train)
-        y = nn.Conv(self.features, (3, 3), name="body_conv")(y)
+                           dtype=self.dtype, name=f"block_{i}")(y, train)
+        y = nn.Conv(self.features, (3, 3), dtype=self.dtype, name="body_conv")(y)
         y = PixelShuffleUpsampler(self.features, self.scale, self.upsampler_activation,
-                                  name="upsampler")(x + y)
+                                  dtype=self.dtype, name="upsampler")(x + y)
         # With the bicubic skip the tail starts at zero, so a fresh net is exactly bicubic.
         tail_init = nn.initializers.zeros if self.image_skip == "bicubic" else \
             nn.linear.default_kernel_init
-        out = nn.Conv(self.channels, (3, 3), kernel_init=tail_init, name="tail")(y)
+        out = nn.Conv(self.channels, (3, 3), kernel_init=tail_init, dtype=self.dtype,
+                      name="tail")(y).astype(jnp.float32)
         if self.image_skip == "none":
             return out + mean
         if self.image_skip == "bicubic":  # the tail predicts the detail bicubic misses
@@ -63,4 +67,4 @@ def build(cfg, axis_name=None) -> SRResNet:
                     norm=cfg.norm, activation=cfg.activation, res_scale=cfg.res_scale,
                     upsampler_activation=cfg.upsampler_activation or None,
                     subtract_mean=cfg.subtract_mean, image_skip=cfg.image_skip,
-                    axis_name=axis_name)
+                    dtype=jnp.dtype(cfg.get("dtype", "float32")), axis_name=axis_name)

@@ -5,6 +5,8 @@ name, and `train` at call time (BatchNorm's batch statistics). When the channel 
 stride changes, the shortcut becomes a projection (1x1 conv, plus norm if the block has one).
 `res_scale` multiplies the residual branch before the addition (EDSR uses 0.1 for wide nets).
 """
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -22,15 +24,16 @@ class _BlockBase(nn.Module):
     zero_init_residual: bool = False  # last norm of the branch starts at scale 0
     axis_name: str | None = None  # BatchNorm statistics averaged over this pmap axis
     use_bias: bool | None = None  # default: bias only where no norm follows
+    dtype: Any = jnp.float32  # computation dtype (e.g. bfloat16); parameters stay float32
 
     def _conv(self, features, kernel, strides=1, name=None):
         bias = self.norm == "none" if self.use_bias is None else self.use_bias
         return nn.Conv(features, (kernel, kernel), strides=(strides, strides),
-                       use_bias=bias, name=name)
+                       use_bias=bias, dtype=self.dtype, name=name)
 
     def _norms(self, train):
-        norm = make_norm(self.norm, train=train, axis_name=self.axis_name)
-        last = make_norm(self.norm, train=train, axis_name=self.axis_name,
+        norm = make_norm(self.norm, train=train, axis_name=self.axis_name, dtype=self.dtype)
+        last = make_norm(self.norm, train=train, axis_name=self.axis_name, dtype=self.dtype,
                          zero_scale=self.zero_init_residual)
         return norm, last
 

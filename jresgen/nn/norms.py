@@ -1,5 +1,5 @@
 """Normalisation layers chosen by name, so configs can say `norm = "batch"`."""
-from typing import Callable
+from typing import Any, Callable
 
 import flax.linen as nn
 
@@ -7,7 +7,7 @@ NORMS = ("none", "batch", "instance", "group", "layer")
 
 
 def make_norm(kind: str, *, train: bool = False, axis_name: str | None = None,
-              groups: int = 32, zero_scale: bool = False) -> Callable[..., nn.Module] | None:
+              groups: int = 32, zero_scale: bool = False, dtype=None) -> Callable[..., nn.Module] | None:
     """Returns a constructor `norm(name=...)` for the norm `kind`, or None for "none".
 
     `train` selects batch statistics over running averages for BatchNorm; `axis_name`
@@ -16,18 +16,20 @@ def make_norm(kind: str, *, train: bool = False, axis_name: str | None = None,
     scale at zero (the last norm of a residual branch, so a fresh block is the identity).
     """
     scale_init = nn.initializers.zeros if zero_scale else nn.initializers.ones
+    # Norms compute their statistics in float32 whatever `dtype` (flax promotes internally).
     if kind == "none":
         return None
     if kind == "batch":
         return lambda **kw: nn.BatchNorm(use_running_average=not train, momentum=0.9,
                                          epsilon=1e-5, axis_name=axis_name,
-                                         scale_init=scale_init, **kw)
+                                         scale_init=scale_init, dtype=dtype, **kw)
     if kind == "instance":
-        return lambda **kw: nn.InstanceNorm(epsilon=1e-5, scale_init=scale_init, **kw)
+        return lambda **kw: nn.InstanceNorm(epsilon=1e-5, scale_init=scale_init, dtype=dtype,
+                                            **kw)
     if kind == "group":
-        return lambda **kw: _GroupNorm(groups=groups, scale_init=scale_init, **kw)
+        return lambda **kw: _GroupNorm(groups=groups, scale_init=scale_init, dtype=dtype, **kw)
     if kind == "layer":
-        return lambda **kw: nn.LayerNorm(epsilon=1e-5, scale_init=scale_init, **kw)
+        return lambda **kw: nn.LayerNorm(epsilon=1e-5, scale_init=scale_init, dtype=dtype, **kw)
     raise ValueError(f"unknown norm {kind!r}; choose one of {', '.join(NORMS)}")
 
 
@@ -35,6 +37,7 @@ class _GroupNorm(nn.Module):
     """GroupNorm whose group count shrinks to divide the channel count (e.g. 32 -> 16 for 48)."""
     groups: int = 32
     scale_init: Callable = nn.initializers.ones
+    dtype: Any = None
 
     @nn.compact
     def __call__(self, x):
@@ -42,7 +45,8 @@ class _GroupNorm(nn.Module):
         groups = min(self.groups, channels)
         while channels % groups:
             groups -= 1
-        return nn.GroupNorm(num_groups=groups, epsilon=1e-5, scale_init=self.scale_init)(x)
+        return nn.GroupNorm(num_groups=groups, epsilon=1e-5, scale_init=self.scale_init,
+                            dtype=self.dtype)(x)
 
 
 def apply_norm(norm, x, name: str):

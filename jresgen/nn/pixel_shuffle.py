@@ -1,4 +1,6 @@
 """Sub-pixel convolution upsampling (Shi et al. 2016), NHWC."""
+from typing import Any
+
 import flax.linen as nn
 import jax.numpy as jnp
 
@@ -30,6 +32,7 @@ class PixelShuffleUpsampler(nn.Module):
     features: int
     scale: int
     activation: str | None = None  # SRResNet puts a PReLU after each shuffle; EDSR none
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):
@@ -40,7 +43,7 @@ class PixelShuffleUpsampler(nn.Module):
         else:
             raise ValueError(f"scale must be 2, 3 or a power of two, got {self.scale}")
         for i, r in enumerate(stages):
-            x = nn.Conv(self.features * r * r, (3, 3), name=f"conv_{i}")(x)
+            x = nn.Conv(self.features * r * r, (3, 3), dtype=self.dtype, name=f"conv_{i}")(x)
             x = pixel_shuffle(x, r)
             if self.activation:
                 x = Activation(self.activation, name=f"act_{i}")(x)
