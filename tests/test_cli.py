@@ -125,3 +125,10 @@ def test_console_script_runs_without_traceback(tmp_path):
                            str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_changed_model_on_an_existing_workdir_is_refused(capsys, sr_workdir):
+    before = (sr_workdir / "config.json").read_text()
+    _one_line_error(capsys, ["train", "--config", TINY, "--workdir", str(sr_workdir),
+                             "--config.model.features=16"], "does not fit this config")
+    assert (sr_workdir / "config.json").read_text() == before

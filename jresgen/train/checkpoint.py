@@ -35,8 +35,13 @@ class Checkpointer:
         if step is None:
             raise UserError(f"no checkpoint in {self.directory}: train there first")
         target = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
-        restored = self.manager.restore(step, args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()))
+        try:
+            restored = self.manager.restore(step, args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()))
+        except ValueError as e:  # a changed model config: shapes or tree no longer match
+            reason = str(e).strip().splitlines()[0].split(". ")[0][:160]
+            raise UserError(f"checkpoint {step} in {self.directory} does not fit this config "
+                            f"({reason}); use a new --workdir, or resume without --config") from e
         return restored.state, restored.meta
 
     def wait(self) -> None:

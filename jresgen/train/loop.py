@@ -60,7 +60,6 @@ def train_and_evaluate(config, workdir) -> dict:
     train_source, eval_data = datasets.build(config)
     workdir.mkdir(parents=True, exist_ok=True)
     _check_workdir_config(workdir, config)
-    (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
 
     ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)
     state = _initial_state(config, task, train_source.batch(0))
@@ -68,6 +67,9 @@ def train_and_evaluate(config, workdir) -> dict:
     if ckpt.latest_step() is not None:
         state, _ = ckpt.restore(state)
         start = int(state.step)
+    # Written once the config is known to fit the checkpoints, so a rejected config never
+    # replaces the one a resume without --config relies on.
+    (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
     writer = MetricWriter(workdir)
     writer.truncate_after(start)
     step_fn = strategy.compile(functools.partial(task.train_step, config=config,
