@@ -3,6 +3,7 @@
     jresgen train   --config configs/sr_x2.py --workdir runs/sr [--config.KEY=VALUE ...]
     jresgen eval    --workdir runs/sr [--json]
     jresgen upscale --workdir runs/sr IN.png OUT.png
+    jresgen sample  --workdir runs/vae --num 64 OUT.png [--seed S]
 
 A user's mistake prints one line on stderr and exits with status 2; no traceback.
 """
@@ -35,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--workdir", required=True)
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
+    sample = verbs.add_parser("sample", help="draw samples from a generative model into a grid")
+    sample.add_argument("--workdir", required=True)
+    sample.add_argument("--num", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("output", metavar="OUT", help="grid image; format from the suffix")
+
     upscale = verbs.add_parser("upscale", help="super-resolve an image file (SR work dirs)")
     upscale.add_argument("--workdir", required=True)
     upscale.add_argument("input", metavar="IN", help="image file (RGB, grayscale or RGBA)")
@@ -52,7 +59,8 @@ def main(argv=None) -> int:
         unknown = [a for a in extra if not a.startswith("--config.")]
         if unknown or (overrides and args.verb != "train"):
             raise UserError(f"unrecognized arguments: {' '.join(unknown or extra)}")
-        return {"train": _train, "eval": _eval, "upscale": _upscale}[args.verb](args, overrides)
+        return {"train": _train, "eval": _eval, "upscale": _upscale,
+                "sample": _sample}[args.verb](args, overrides)
     except UserError as e:
         print(f"jresgen: error: {e}", file=sys.stderr)
         return 2
@@ -62,6 +70,25 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as e:
         print(f"jresgen: {e or 'interrupted'}", file=sys.stderr)
         return 130
+
+
+def _output_path(path: str) -> Path:
+    """Checks an output image path before any work is done."""
+    from PIL import Image
+
+    out = Path(path)
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise UserError(f"unknown image format for {out}: use .png, .jpg, .bmp, .tif, ...")
+    if not out.parent.is_dir():
+        raise UserError(f"output directory does not exist: {out.parent}")
+    return out
+
+
+def _family_of(workdir) -> str | None:
+    """The task a work directory trains, read from its config.json before anything heavy
+    (None when there is none: load_workdir then says what is missing)."""
+    saved = Path(workdir) / "config.json"
+    return json.loads(saved.read_text()).get("task") if saved.exists() else None
 
 
 def _train(args, overrides) -> int:
@@ -99,21 +126,17 @@ def _eval(args, overrides) -> int:
 
 def _upscale(args, overrides) -> int:
     import numpy as np
-    from PIL import Image
 
     from jresgen.data.image_io import read_image, write_image
     from jresgen.data.resize import bicubic_resize, to_uint8
     from jresgen.train.loop import load_workdir
 
-    out = Path(args.output)
-    if out.suffix.lower() not in Image.registered_extensions():
-        raise UserError(f"unknown image format for {out}: use .png, .jpg, .bmp, .tif, ...")
-    if not out.parent.is_dir():
-        raise UserError(f"output directory does not exist: {out.parent}")
+    out = _output_path(args.output)
     rgb, alpha, grayscale = read_image(args.input)
+    if _family_of(args.workdir) != "sr":
+        raise UserError(f"{args.workdir} holds a {_family_of(args.workdir)!r} model; "
+                        f"upscale needs an SR one")
     config, task, state, _ = load_workdir(args.workdir)
-    if config.task != "sr":
-        raise UserError(f"{args.workdir} holds a {config.task!r} model; upscale needs an SR one")
     tiling = config.tiling.to_dict()
     tiling.update({k: v for k, v in (("tile", args.tile), ("overlap", args.overlap)) if v})
     if tiling["tile"] <= 2 * tiling["overlap"]:
@@ -127,6 +150,25 @@ def _upscale(args, overrides) -> int:
         sr = np.concatenate([sr, np.clip(up, 0.0, 1.0)], axis=-1)
     write_image(out, to_uint8(sr))
     print(f"{args.input} {rgb.shape[1]}x{rgb.shape[0]} -> {out} {sr.shape[1]}x{sr.shape[0]}")
+    return 0
+
+
+def _sample(args, overrides) -> int:
+    from jresgen.data.image_io import write_image
+    from jresgen.tasks import get_task
+    from jresgen.train.loop import load_workdir
+
+    out = _output_path(args.output)
+    if args.num <= 0:
+        raise UserError(f"--num must be positive, got {args.num}")
+    family = _family_of(args.workdir)
+    if family is not None and not hasattr(get_task(family), "sample"):
+        raise UserError(f"{args.workdir} holds a {family!r} model, which cannot sample; "
+                        f"sample needs a generative one (e.g. vae)")
+    config, task, state, _ = load_workdir(args.workdir)
+    grid = task.sample(config, state, args.num, args.seed)
+    write_image(out, grid)
+    print(f"{args.num} samples from {args.workdir} at step {int(state.step)} -> {out}")
     return 0
 
 

@@ -1,4 +1,6 @@
-"""Where batches come from. `build_sr(config)` returns (train source, validation pairs)."""
+"""Where batches come from: `build(config)` returns (train source, evaluation data) for the
+config's `data.name`. A train source has `batch_size` and `batch(step) -> global batch`, a pure
+function of (seed, step), so a resumed run sees the batches an uninterrupted one would."""
 from jresgen.errors import UserError
 
 
@@ -21,7 +23,25 @@ def _photos_sr(config):
     return source, valid
 
 
-DATASETS = {"photos_sr": _photos_sr}
+def _digits(config):
+    from jresgen.data.digits import build_digits
+    try:
+        return build_digits(config)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+
+
+def _needs_tfds(name):
+    def build(config):
+        raise UserError(f"dataset {name!r} needs TensorFlow Datasets: pip install "
+                        f"'jresgen[tfds]' and prepare it; its loader is not in this release "
+                        f"(the offline 'digits' set works without it)")
+    return build
+
+
+# name -> build(config) returning (train source, evaluation data)
+DATASETS = {"photos_sr": _photos_sr, "digits": _digits,
+            "mnist": _needs_tfds("mnist"), "cifar10": _needs_tfds("cifar10")}
 
 
 def build(config):

@@ -1,4 +1,5 @@
-"""Reading users' image files and writing PNGs atomically."""
+"""Reading users' image files, writing images atomically, and tiling images into grids."""
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -48,3 +49,17 @@ def write_image(path, image: np.ndarray) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def image_grid(images: np.ndarray, cols: int, zoom: int = 1, pad: int = 1) -> np.ndarray:
+    """[N, H, W, C] in [0, 1] -> uint8 grid with `pad` pixels of grey between tiles, each tile
+    enlarged `zoom` times by repetition (16x16 digits are too small to see otherwise)."""
+    n, h, w, c = images.shape
+    rows = math.ceil(n / cols)
+    tiles = np.repeat(np.repeat(np.clip(images, 0, 1), zoom, axis=1), zoom, axis=2)
+    th, tw = h * zoom + pad, w * zoom + pad
+    grid = np.full((rows * th + pad, cols * tw + pad, c), 0.5, np.float32)
+    for k, tile in enumerate(tiles):
+        y, x = pad + (k // cols) * th, pad + (k % cols) * tw
+        grid[y:y + h * zoom, x:x + w * zoom] = tile
+    return np.round(grid * 255).astype(np.uint8)

@@ -7,12 +7,14 @@ A task module provides:
         metrics are scalars averaged over the global batch (pmean over `axis_name` under pmap)
     evaluate(config, state, eval_data) -> (summary: JSON-able dict, images: {name: uint8 HWC})
     format_report(summary) -> str;  eval_headline(summary) -> {name: float} for metrics.jsonl
+and, for generative families, sample(config, state, num, seed) -> uint8 image grid.
 """
 import importlib
 
 from jresgen.errors import UserError
 
-FAMILIES = {"sr": "jresgen.tasks.sr"}
+FAMILIES = {"sr": "jresgen.tasks.sr", "classifier": "jresgen.tasks.classifier",
+            "vae": "jresgen.tasks.vae"}
 
 
 def get_task(name: str):

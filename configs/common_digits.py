@@ -1,0 +1,65 @@
+"""The bases of the digits configs (not experiments themselves): scikit-learn's 8x8 digits,
+resized, split 75/25 stratified with a fixed seed (jresgen/data/digits.py)."""
+import ml_collections
+
+from jresgen.config import base_config
+
+
+def digits_data(image_size: int, resize: str = "bilinear",
+                max_shift: int = 0) -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(dict(
+        name="digits",
+        image_size=image_size,  # a multiple of 8
+        resize=resize,  # nearest | bilinear (then rounded back to the 17 levels)
+        test_fraction=0.25,  # 450 of the 1,797 digits
+        split_seed=0,  # fixed apart from `seed`, so every run is scored on the same digits
+        max_shift=max_shift,  # random translation of training images, in pixels
+        eval_batch_size=128))
+
+
+def classifier_config(arch: str, image_size: int, **model) -> ml_collections.ConfigDict:
+    config = base_config("classifier")
+    config.model = ml_collections.ConfigDict(dict(arch=arch, num_classes=10, **model))
+    config.data = digits_data(image_size)
+    return config
+
+
+def apply_variant(config, variant, tiny):
+    """`tiny(config)` shrinks the experiment to seconds, for tests and smoke runs."""
+    if variant == "tiny":
+        return tiny(config)
+    if variant is not None:
+        raise ValueError(f"unknown variant {variant!r} (known: tiny)")
+    return config
+
+
+def tiny_schedule(config):
+    config.total_steps = 4
+    config.batch_size = 8
+    config.log_every = 1
+    config.eval_every = 0
+    config.checkpoint_every = 2
+    config.data.eval_batch_size = 64
+    return config
+
+
+def vae_config(image_size: int, channels: int, levels: int) -> ml_collections.ConfigDict:
+    config = base_config("vae")
+    config.model = ml_collections.ConfigDict(dict(
+        image_size=image_size, channels=channels,
+        levels=levels,  # intensity levels of the data: the categorical likelihood's classes
+        latent_dim=16, features=(32, 64),  # one ResidualDownBlock (halving) per entry
+        norm="none", activation="silu",
+        beta=1.0,  # weight of the KL term; 1 trains the ELBO proper
+        dtype="float32"))
+    # Grids written at each evaluation and by `jresgen sample`.
+    config.sampling = ml_collections.ConfigDict(dict(grid_rows=8, grid_cols=8, interp_steps=8,
+                                                     zoom=2))
+    return config
+
+
+def tiny_vae(config):
+    config = tiny_schedule(config)
+    config.model.latent_dim, config.model.features = 4, (8, 8)
+    config.sampling.grid_rows, config.sampling.grid_cols, config.sampling.interp_steps = 2, 4, 3
+    return config

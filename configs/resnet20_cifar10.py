@@ -1,0 +1,38 @@
+"""ResNet-20 on CIFAR-10 with He et al. 2016's recipe: SGD, momentum 0.9, lr 0.1, weight decay
+1e-4, batch 128, 64k iterations, lr /10 at 32k and 48k; 4-pixel pad-and-crop and horizontal
+flips. The paper reports 8.75% test error. Needs TensorFlow Datasets (pip install
+'jresgen[tfds]'), whose loader arrives in a later release.
+
+    jresgen train --config configs/resnet20_cifar10.py --workdir runs/resnet20_cifar10
+"""
+import ml_collections
+
+from common_digits import apply_variant, tiny_schedule
+from jresgen.config import base_config
+
+
+def tiny(config):
+    config = tiny_schedule(config)
+    config.model.arch = "resnet"
+    config.model.stage_sizes, config.model.stage_features = (1, 1, 1), (4, 8, 8)
+    return config
+
+
+def get_config(variant=None):
+    config = base_config("classifier")
+    config.model = ml_collections.ConfigDict(dict(arch="resnet20", num_classes=10))
+    config.data = ml_collections.ConfigDict(dict(
+        name="cifar10", image_size=32, pad_crop=4, random_flip=True, eval_batch_size=500))
+    config.total_steps = 64_000
+    config.batch_size = 128
+    config.learning_rate = 0.1
+    config.log_every = 200
+    config.eval_every = 4000
+    config.checkpoint_every = 4000
+    config.optimizer.name = "sgd"
+    config.optimizer.momentum = 0.9
+    config.optimizer.weight_decay = 1e-4
+    config.optimizer.schedule = "step"
+    config.optimizer.decay_boundaries = (0.5, 0.75)  # 32k and 48k of 64k
+    config.optimizer.decay_factor = 0.1
+    return apply_variant(config, variant, tiny)

@@ -1,0 +1,33 @@
+"""ResNet-20 (He et al. 2016, CIFAR layout, BatchNorm) on scikit-learn's digits at 16x16,
+with the paper's optimizer (SGD, momentum 0.9, lr 0.1, weight decay 1e-4, /10 at 50% and 75%).
+
+    jresgen train --config configs/resnet20_digits.py --workdir runs/resnet20_digits
+
+Measured (2-core CPU, 1 device): 99.56% test accuracy (448/450), 413 s wall.
+"""
+from common_digits import apply_variant, classifier_config, tiny_schedule
+
+
+def tiny(config):
+    config = tiny_schedule(config)
+    config.model.arch = "resnet"
+    config.model.stage_sizes, config.model.stage_features = (1, 1, 1), (4, 8, 8)
+    return config
+
+
+def get_config(variant=None):
+    config = classifier_config("resnet20", image_size=16)
+    config.data.max_shift = 1
+    config.total_steps = 2000
+    config.batch_size = 128
+    config.learning_rate = 0.1
+    config.log_every = 100
+    config.eval_every = 500
+    config.checkpoint_every = 500
+    config.optimizer.name = "sgd"
+    config.optimizer.momentum = 0.9
+    config.optimizer.weight_decay = 1e-4
+    config.optimizer.schedule = "step"
+    config.optimizer.decay_boundaries = (0.5, 0.75)
+    config.optimizer.decay_factor = 0.1
+    return apply_variant(config, variant, tiny)

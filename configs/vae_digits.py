@@ -1,0 +1,28 @@
+"""A residual convolutional VAE on scikit-learn's digits at 16x16 (bilinear, rounded back to
+the 17 levels; categorical likelihood over the levels).
+
+    jresgen train --config configs/vae_digits.py --workdir runs/vae_digits
+    jresgen eval --workdir runs/vae_digits --json
+    jresgen sample --workdir runs/vae_digits --num 64 samples.png
+
+Measured (2-core CPU, 1 device, 310 s wall): test negative ELBO 245.2 nats/image = 1.382
+bits/dim (recon 197.8 + KL 47.4). Baseline with the same likelihood, independent per-pixel
+categoricals fitted on the training digits with add-one smoothing: 493.9 nats, 2.783 bits/dim.
+Translating the training digits (data.max_shift=1) or 8 latent dimensions made the test
+figure worse (281 and 292 nats).
+"""
+from common_digits import apply_variant, digits_data, tiny_vae, vae_config
+
+
+def get_config(variant=None):
+    config = vae_config(image_size=16, channels=1, levels=17)
+    config.data = digits_data(16, resize="bilinear")
+    config.total_steps = 2000
+    config.batch_size = 64
+    config.learning_rate = 1e-3
+    config.log_every = 100
+    config.eval_every = 1000
+    config.checkpoint_every = 1000
+    config.optimizer.schedule = "warmup_cosine"
+    config.optimizer.warmup_steps = 100
+    return apply_variant(config, variant, tiny_vae)
