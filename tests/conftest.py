@@ -28,3 +28,52 @@ def tiny_sr_config(**overrides):
 
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+def train_with(config, strategy_name: str, devices, steps: int):
+    """Runs `steps` train steps of `config`'s task under a parallelism strategy on `devices`,
+    as the loop does; returns (host state, losses)."""
+    import functools
+
+    import jax
+
+    from jresgen import data as datasets
+    from jresgen.tasks import get_task
+    from jresgen.train.optim import make_optimizer
+    from jresgen.train.parallel import make_strategy
+
+    task = get_task(config.task)
+    strategy = make_strategy(strategy_name, devices)
+    source, _ = datasets.build(config)
+    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate,
+                                config.total_steps)
+    state = task.init_state(config, jax.random.PRNGKey(0), source.batch(0), make_tx)
+    step = strategy.compile(functools.partial(task.train_step, config=config,
+                                              axis_name=strategy.axis_name))
+    dstate, losses = strategy.replicate(state), []
+    for i in range(steps):
+        dstate, metrics = step(dstate, strategy.shard(source.batch(i)))
+        losses.append(float(metrics["loss"]))
+    return strategy.unreplicate(dstate), losses
+
+
+def losses_on_one_batch(config, steps: int):
+    """Losses of `steps` jitted train steps on the config's first batch, repeated."""
+    import functools
+
+    import jax
+
+    from jresgen import data as datasets
+    from jresgen.tasks import get_task
+    from jresgen.train.optim import make_optimizer
+
+    task = get_task(config.task)
+    batch = datasets.build(config)[0].batch(0)
+    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate, 100)
+    state = task.init_state(config, jax.random.PRNGKey(0), batch, make_tx)
+    step = jax.jit(functools.partial(task.train_step, config=config))
+    losses = []
+    for _ in range(steps):
+        state, metrics = step(state, batch)
+        losses.append(float(metrics["loss"]))
+    return losses

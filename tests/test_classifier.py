@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import CONFIGS
+from conftest import CONFIGS, losses_on_one_batch, train_with
 from jresgen import data as datasets
 from jresgen.cli import main
 from jresgen.config import apply_overrides, load_config
@@ -16,7 +16,6 @@ from jresgen.models import classifier as models
 from jresgen.nn import count_params
 from jresgen.tasks import classifier as task
 from jresgen.train.optim import make_optimizer
-from jresgen.train.parallel import make_strategy
 
 LENET = f"{CONFIGS / 'classifier_digits.py'}:tiny"
 RESNET = f"{CONFIGS / 'resnet20_digits.py'}:tiny"
@@ -57,26 +56,11 @@ def test_shapes_and_sizes(model, x_shape, features, params):
         assert params[0] < count_params(variables["params"]) < params[1]
 
 
-def _train(config, devices, steps=2):
-    strategy = make_strategy("pmap", devices)
-    source, _ = datasets.build(config)
-    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate,
-                                config.total_steps)
-    state = task.init_state(config, jax.random.PRNGKey(0), source.batch(0), make_tx)
-    step = strategy.compile(functools.partial(task.train_step, config=config,
-                                              axis_name=strategy.axis_name))
-    dstate, losses = strategy.replicate(state), []
-    for i in range(steps):
-        dstate, metrics = step(dstate, strategy.shard(source.batch(i)))
-        losses.append(float(metrics["loss"]))
-    return strategy.unreplicate(dstate), losses
-
-
 def test_batchnorm_statistics_are_the_global_batchs_under_four_devices():
     assert jax.local_device_count() == 4
     config = load_config(RESNET)
-    one, losses1 = _train(config, jax.local_devices()[:1])
-    four, losses4 = _train(config, jax.local_devices())
+    one, losses1 = train_with(config, "pmap", jax.local_devices()[:1], 2)
+    four, losses4 = train_with(config, "pmap", jax.local_devices(), 2)
     np.testing.assert_allclose(losses4, losses1, rtol=1e-5)
     assert "batch_stats" in one.model_state
     for a, b in zip(jax.tree.leaves((one.params, one.model_state)),
@@ -101,15 +85,7 @@ def test_evaluation_scores_every_test_sample_once():
 def test_loss_decreases():
     config = load_config(LENET)
     apply_overrides(config, ["learning_rate=0.01", "optimizer.schedule=constant"])
-    source, _ = datasets.build(config)
-    batch = source.batch(0)
-    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate, 100)
-    state = task.init_state(config, jax.random.PRNGKey(0), batch, make_tx)
-    step = jax.jit(functools.partial(task.train_step, config=config))
-    losses = []
-    for _ in range(8):
-        state, metrics = step(state, batch)
-        losses.append(float(metrics["loss"]))
+    losses = losses_on_one_batch(config, 8)
     assert losses[-1] < 0.9 * losses[0], losses
 
 

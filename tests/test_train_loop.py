@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import tiny_sr_config
+from conftest import losses_on_one_batch, tiny_sr_config
 from jresgen.train.checkpoint import Checkpointer
 from jresgen.train.loop import abstract_state, load_workdir, train_and_evaluate
 
@@ -22,21 +22,9 @@ def _params(workdir):
 
 
 def test_loss_decreases():
-    from jresgen.tasks import sr as task
-    import functools
-    from jresgen import data as datasets
-    from jresgen.train.optim import make_optimizer
     config = tiny_sr_config(learning_rate=0.003, optimizer__schedule="constant",
                             model__image_skip="none")
-    source, _ = datasets.build(config)
-    batch = source.batch(0)
-    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate, 100)
-    state = task.init_state(config, jax.random.PRNGKey(0), batch, make_tx)
-    step = jax.jit(functools.partial(task.train_step, config=config))
-    losses = []
-    for _ in range(25):
-        state, metrics = step(state, batch)
-        losses.append(float(metrics["loss"]))
+    losses = losses_on_one_batch(config, 25)
     assert losses[-1] < 0.7 * losses[0]
 
 

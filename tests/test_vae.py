@@ -1,6 +1,5 @@
 """The VAE: shapes, the KL and the ELBO against hand computations, the same randomness on 1 and
 4 devices, evaluation over every test digit, training, sampling and the CLI."""
-import functools
 import json
 import math
 
@@ -10,14 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CONFIGS
+from conftest import CONFIGS, losses_on_one_batch, train_with
 from jresgen import data as datasets
 from jresgen.cli import main
 from jresgen.config import apply_overrides, load_config
 from jresgen.models import vae as vae_models
 from jresgen.tasks import vae as task
-from jresgen.train.optim import make_optimizer
-from jresgen.train.parallel import make_strategy
 
 TINY = f"{CONFIGS / 'vae_digits.py'}:tiny"
 
@@ -95,24 +92,9 @@ def test_negative_elbo_by_hand():
     np.testing.assert_allclose(loss, 256 * math.log(17) + 0.25 * hand_kl, rtol=1e-5)
 
 
-def _train(config, strategy_name, devices, steps=2):
-    strategy = make_strategy(strategy_name, devices)
-    source, _ = datasets.build(config)
-    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate,
-                                config.total_steps)
-    state = task.init_state(config, jax.random.PRNGKey(0), source.batch(0), make_tx)
-    step = strategy.compile(functools.partial(task.train_step, config=config,
-                                              axis_name=strategy.axis_name))
-    dstate, losses = strategy.replicate(state), []
-    for i in range(steps):
-        dstate, metrics = step(dstate, strategy.shard(source.batch(i)))
-        losses.append(float(metrics["loss"]))
-    return strategy.unreplicate(dstate), losses
-
-
 @pytest.fixture(scope="module")
 def one_device():
-    return _train(load_config(TINY), "pmap", jax.local_devices()[:1])
+    return train_with(load_config(TINY), "pmap", jax.local_devices()[:1], 2)
 
 
 @pytest.mark.parametrize("strategy", ["pmap", "jit"])
@@ -120,7 +102,7 @@ def test_one_and_four_devices_draw_the_same_latents(strategy, one_device):
     """eps comes from the global sample index: a device-indexed key would change the loss."""
     assert jax.local_device_count() == 4
     one, losses1 = one_device
-    four, losses4 = _train(load_config(TINY), strategy, jax.local_devices())
+    four, losses4 = train_with(load_config(TINY), strategy, jax.local_devices(), 2)
     np.testing.assert_allclose(losses4, losses1, rtol=1e-5)
     for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(four.params)):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-6)
@@ -129,14 +111,7 @@ def test_one_and_four_devices_draw_the_same_latents(strategy, one_device):
 def test_loss_decreases():
     config = load_config(TINY)
     apply_overrides(config, ["learning_rate=0.01", "optimizer.schedule=constant"])
-    batch = datasets.build(config)[0].batch(0)
-    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate, 100)
-    state = task.init_state(config, jax.random.PRNGKey(0), batch, make_tx)
-    step = jax.jit(functools.partial(task.train_step, config=config))
-    losses = []
-    for _ in range(8):
-        state, metrics = step(state, batch)
-        losses.append(float(metrics["loss"]))
+    losses = losses_on_one_batch(config, 8)
     assert losses[-1] < 0.8 * losses[0], losses
 
 

@@ -13,7 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jresgen.nn import Activation, BasicBlock, PixelShuffleUpsampler
+from jresgen.nn import BasicBlock, PixelShuffleUpsampler
 
 # DIV2K's mean RGB, which EDSR subtracts from inputs and adds back to outputs.
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)

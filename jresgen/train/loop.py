@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import jax
-import numpy as np
 
 from jresgen import data as datasets
 from jresgen.config import config_from_json

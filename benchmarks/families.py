@@ -1,0 +1,264 @@
+"""The model families the harness benchmarks: which jresgen config each one is, the batch it is
+timed on, and how the PyTorch side builds, feeds and scores the same model.
+
+A family's `adapter` holds everything that differs between task kinds; adding a family of an
+existing kind is one line in FAMILIES.
+"""
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+class SRAdapter:
+    """Super-resolution: batches {"lr", "hr"} in [0, 1], L1 or L2 loss on the output."""
+
+    @staticmethod
+    def make_batch(config, batch_size: int, seed: int = 0) -> dict:
+        p, s = config.data.patch_size, config.model.scale
+        rng = np.random.default_rng(seed)
+        return {"lr": rng.random((batch_size, p, p, 3), dtype=np.float32),
+                "hr": rng.random((batch_size, p * s, p * s, 3), dtype=np.float32)}
+
+    @staticmethod
+    def model_args(config, batch) -> tuple:
+        """The positional inputs of jresgen's model for this batch."""
+        return (batch["lr"],)
+
+    @staticmethod
+    def jax_output(out):
+        return out
+
+    @staticmethod
+    def jax_loss(config, model, model_state):
+        """loss(params, batch) as jresgen's SR train step computes it, without the optimizer."""
+        import jax.numpy as jnp
+        loss_of = {"l1": lambda d: jnp.mean(jnp.abs(d)), "l2": lambda d: jnp.mean(d ** 2)}[
+            config.model.loss]
+
+        def loss(params, batch):
+            out = model.apply({"params": params, **model_state}, batch["lr"], train=True)
+            return loss_of(out - batch["hr"])
+        return loss
+
+    @staticmethod
+    def conv_probe(config, batch) -> tuple:
+        """(B, H, W, C_in, C_out, k) of the convolution that dominates the step: the residual
+        blocks' 3x3."""
+        b, h, w, _ = batch["lr"].shape
+        return b, h, w, config.model.features, config.model.features, 3
+
+    @staticmethod
+    def torch_model(config):
+        from benchmarks.torch_reference import sr
+        return sr.from_config(config.model)
+
+    @staticmethod
+    def load_params(model, flax_params):
+        from benchmarks.torch_reference import transfer
+        transfer.load_sr(model, flax_params)
+
+    @staticmethod
+    def torch_batch(config, batch, device, dtype):
+        """NHWC numpy -> NCHW tensors (inputs, targets)."""
+        import torch
+        def nchw(a):
+            return torch.from_numpy(a).permute(0, 3, 1, 2).contiguous().to(device, dtype)
+        return nchw(batch["lr"]), nchw(batch["hr"])
+
+    @staticmethod
+    def torch_loss(config):
+        import torch
+        return {"l1": torch.nn.L1Loss(), "l2": torch.nn.MSELoss()}[config.model.loss]
+
+    @staticmethod
+    def torch_output(out):
+        """The torch model's output as jresgen lays it out (NHWC numpy)."""
+        return out.detach().permute(0, 2, 3, 1).cpu().numpy()
+
+
+class ClassifierAdapter:
+    """Classification: batches {"image" in [0, 1], "label" int32}, softmax cross-entropy."""
+
+    @staticmethod
+    def image_shape(config) -> tuple:
+        channels = 1 if config.data.name == "digits" else 3
+        return config.data.image_size, config.data.image_size, channels
+
+    @classmethod
+    def make_batch(cls, config, batch_size: int, seed: int = 0) -> dict:
+        rng = np.random.default_rng(seed)
+        return {"image": rng.random((batch_size, *cls.image_shape(config)), dtype=np.float32),
+                "label": rng.integers(0, config.model.num_classes, batch_size, dtype=np.int32)}
+
+    @staticmethod
+    def model_args(config, batch) -> tuple:
+        return (batch["image"],)
+
+    @staticmethod
+    def jax_output(out):
+        return out
+
+    @staticmethod
+    def jax_loss(config, model, model_state):
+        import optax
+
+        def loss(params, batch):
+            # As jresgen's train step: BatchNorm statistics updated, the update discarded here.
+            logits, _ = model.apply({"params": params, **model_state}, batch["image"],
+                                    train=True, mutable=list(model_state))
+            return optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean()
+        return loss
+
+    @staticmethod
+    def conv_probe(config, batch) -> tuple:
+        b, h, w, _ = batch["image"].shape
+        if config.model.arch == "lenet":  # the second 5x5 conv, at half resolution
+            c1, c2 = config.model.conv_features
+            return b, h // 2, w // 2, c1, c2, 5
+        f = tuple(config.model.get("stage_features", (16, 32, 64)))[0]
+        return b, h, w, f, f, 3  # the first stage's 3x3, at full resolution
+
+    @classmethod
+    def torch_model(cls, config):
+        from benchmarks.torch_reference import classifier
+        size, _, channels = cls.image_shape(config)
+        return classifier.from_config(config.model, channels, size)
+
+    @staticmethod
+    def load_params(model, flax_params):
+        from benchmarks.torch_reference import transfer
+        transfer.load_classifier(model, flax_params)
+
+    @staticmethod
+    def torch_batch(config, batch, device, dtype):
+        import torch
+        image = torch.from_numpy(batch["image"]).permute(0, 3, 1, 2).contiguous()
+        return image.to(device, dtype), torch.from_numpy(batch["label"]).long().to(device)
+
+    @staticmethod
+    def torch_loss(config):
+        import torch
+        return torch.nn.CrossEntropyLoss()
+
+    @staticmethod
+    def torch_output(out):
+        return out.detach().cpu().numpy()
+
+
+class VAEAdapter:
+    """VAE: batches {"image"} on the data's levels; loss = mean negative ELBO, one z per image.
+    Each side draws eps with its own RNG inside the step (same shapes, different numbers)."""
+
+    @staticmethod
+    def make_batch(config, batch_size: int, seed: int = 0) -> dict:
+        m = config.model
+        rng = np.random.default_rng(seed)
+        levels = rng.integers(0, m.levels, (batch_size, m.image_size, m.image_size, m.channels))
+        return {"image": (levels / (m.levels - 1)).astype(np.float32)}
+
+    @staticmethod
+    def model_args(config, batch) -> tuple:
+        """(images, eps): a fixed eps so the two sides' outputs can be compared."""
+        images = batch["image"]
+        eps = np.random.default_rng(1).standard_normal((images.shape[0],
+                                                        config.model.latent_dim))
+        return images, eps.astype(np.float32)
+
+    @staticmethod
+    def jax_output(out):
+        return out[0]  # logits [B, S, S, C, levels]
+
+    @staticmethod
+    def jax_loss(config, model, model_state):
+        import jax.numpy as jnp
+        from jresgen.tasks.vae import negative_elbo
+
+        def loss(params, batch):
+            # The step draws eps from its key; a fixed one (zeros unless given) costs the same.
+            eps = batch.get("eps", jnp.zeros((batch["image"].shape[0], config.model.latent_dim)))
+            (per_image, _, _), _ = negative_elbo(model, {"params": params, **model_state},
+                                                 batch["image"], eps, config.model.beta,
+                                                 train=True, mutable=list(model_state))
+            return per_image.mean()
+        return loss
+
+    @staticmethod
+    def conv_probe(config, batch) -> tuple:
+        b, h, w, _ = batch["image"].shape
+        f = tuple(config.model.features)[0]
+        return b, h, w, f, f, 3  # the full-resolution 3x3s of the encoder and the decoder
+
+    @staticmethod
+    def torch_model(config):
+        from benchmarks.torch_reference import vae
+        return vae.from_config(config.model)
+
+    @staticmethod
+    def load_params(model, flax_params):
+        from benchmarks.torch_reference import transfer
+        transfer.load_vae(model, flax_params)
+
+    @staticmethod
+    def torch_batch(config, batch, device, dtype):
+        """(images, integer levels [B, C, S, S]): the likelihood's targets."""
+        import torch
+        image = torch.from_numpy(batch["image"]).permute(0, 3, 1, 2).contiguous()
+        levels = torch.round(image * (config.model.levels - 1)).long()
+        return image.to(device, dtype), levels.to(device)
+
+    @staticmethod
+    def torch_loss(config):
+        from benchmarks.torch_reference.vae import NegativeELBO
+        return NegativeELBO(config.model.beta)
+
+    @staticmethod
+    def torch_output(out):
+        return out[0].detach().permute(0, 3, 4, 1, 2).cpu().numpy()
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    name: str
+    config: str  # file under configs/
+    batch: int  # default global batch of the CPU benchmark
+    adapter: type
+    patch_size: int | None = None  # overrides config.data.patch_size when set (SR)
+
+    def load_config(self, batch_size: int, dtype: str = "float32"):
+        from jresgen.config import apply_overrides, load_config
+        config = load_config(str(CONFIGS / self.config))
+        # A constant learning rate on both sides: the torch optimizers run without a scheduler
+        # here, and jresgen's schedule costs a few scalar ops; the loss columns stay comparable.
+        overrides = [f"batch_size={batch_size}", "optimizer.schedule=constant"]
+        if "dtype" in config.model:  # jresgen's computation dtype; parameters stay float32
+            overrides.append(f"model.dtype={dtype}")
+        elif dtype != "float32":
+            raise SystemExit(f"{self.name}: this jresgen version has no model.dtype key")
+        if self.patch_size:
+            overrides.append(f"data.patch_size={self.patch_size}")
+        apply_overrides(config, overrides)
+        return config
+
+
+# Sized so the whole CPU run (six families, two XLA settings, two strategies, eager and
+# compiled PyTorch, the breakdown) stays near a quarter of an hour on two cores. The classifier
+# and VAE batches are their configs' own; SR batches are smaller, and EDSR-baseline runs on
+# 24x24 LR patches instead of 48 (a conv net's work per pixel does not depend on the patch
+# size; 48 would make each EDSR step four times longer).
+FAMILIES = {f.name: f for f in (
+    Family("sr_seed_net", "sr_seed_net.py", batch=8, adapter=SRAdapter),
+    Family("sr_x2", "sr_x2.py", batch=16, adapter=SRAdapter),
+    Family("edsr_baseline_x2", "edsr_baseline_x2.py", batch=4, adapter=SRAdapter, patch_size=24),
+    Family("lenet_digits", "classifier_digits.py", batch=64, adapter=ClassifierAdapter),
+    Family("resnet20_cifar10", "resnet20_cifar10.py", batch=128, adapter=ClassifierAdapter),
+    Family("vae_digits", "vae_digits.py", batch=64, adapter=VAEAdapter),
+)}
+
+
+def get(name: str) -> Family:
+    if name not in FAMILIES:
+        raise SystemExit(f"unknown family {name!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
