@@ -63,3 +63,17 @@ def tiny_vae(config):
     config.model.latent_dim, config.model.features = 4, (8, 8)
     config.sampling.grid_rows, config.sampling.grid_cols, config.sampling.interp_steps = 2, 4, 3
     return config
+
+
+def resnet_sgd(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """He et al.'s CIFAR ResNet recipe: SGD, momentum 0.9, weight decay 1e-4, batch 128,
+    learning rate 0.1 divided by 10 at 50 % and 75 % of training (32k and 48k of 64k)."""
+    config.batch_size = 128
+    config.learning_rate = 0.1
+    config.optimizer.name = "sgd"
+    config.optimizer.momentum = 0.9
+    config.optimizer.weight_decay = 1e-4
+    config.optimizer.schedule = "step"
+    config.optimizer.decay_boundaries = (0.5, 0.75)
+    config.optimizer.decay_factor = 0.1
+    return config

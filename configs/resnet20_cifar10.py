@@ -7,7 +7,7 @@ flips. The paper reports 8.75% test error. Needs TensorFlow Datasets (pip instal
 """
 import ml_collections
 
-from common_digits import apply_variant, tiny_schedule
+from common_digits import apply_variant, resnet_sgd, tiny_schedule
 from jresgen.config import base_config
 
 
@@ -24,15 +24,8 @@ def get_config(variant=None):
     config.data = ml_collections.ConfigDict(dict(
         name="cifar10", image_size=32, pad_crop=4, random_flip=True, eval_batch_size=500))
     config.total_steps = 64_000
-    config.batch_size = 128
-    config.learning_rate = 0.1
     config.log_every = 200
     config.eval_every = 4000
     config.checkpoint_every = 4000
-    config.optimizer.name = "sgd"
-    config.optimizer.momentum = 0.9
-    config.optimizer.weight_decay = 1e-4
-    config.optimizer.schedule = "step"
-    config.optimizer.decay_boundaries = (0.5, 0.75)  # 32k and 48k of 64k
-    config.optimizer.decay_factor = 0.1
+    resnet_sgd(config)
     return apply_variant(config, variant, tiny)

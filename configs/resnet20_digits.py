@@ -5,7 +5,7 @@ with the paper's optimizer (SGD, momentum 0.9, lr 0.1, weight decay 1e-4, /10 at
 
 Measured (2-core CPU, 1 device): 99.56% test accuracy (448/450), 413 s wall.
 """
-from common_digits import apply_variant, classifier_config, tiny_schedule
+from common_digits import apply_variant, classifier_config, resnet_sgd, tiny_schedule
 
 
 def tiny(config):
@@ -19,15 +19,8 @@ def get_config(variant=None):
     config = classifier_config("resnet20", image_size=16)
     config.data.max_shift = 1
     config.total_steps = 2000
-    config.batch_size = 128
-    config.learning_rate = 0.1
     config.log_every = 100
     config.eval_every = 500
     config.checkpoint_every = 500
-    config.optimizer.name = "sgd"
-    config.optimizer.momentum = 0.9
-    config.optimizer.weight_decay = 1e-4
-    config.optimizer.schedule = "step"
-    config.optimizer.decay_boundaries = (0.5, 0.75)
-    config.optimizer.decay_factor = 0.1
+    resnet_sgd(config)
     return apply_variant(config, variant, tiny)

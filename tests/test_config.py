@@ -6,10 +6,10 @@ from jresgen._xla_defaults import apply_cpu_defaults
 from jresgen.config import REQUIRED_KEYS, apply_overrides, load_config
 from jresgen.errors import UserError
 
-SR_CONFIGS = ["sr_x2.py", "sr_x4.py", "edsr_baseline_x2.py", "sr_seed_net.py"]
+SHIPPED = sorted(p.name for p in CONFIGS.glob("*.py") if not p.name.startswith("common_"))
 
 
-@pytest.mark.parametrize("name", SR_CONFIGS)
+@pytest.mark.parametrize("name", SHIPPED)
 @pytest.mark.parametrize("variant", ["", ":tiny"])
 def test_shipped_configs_load(name, variant):
     config = load_config(f"{CONFIGS / name}{variant}")
