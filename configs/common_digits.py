@@ -43,6 +43,14 @@ def tiny_schedule(config):
     return config
 
 
+def tiny_resnet(config):
+    """The `:tiny` variant of a ResNet classifier config: one block per stage, few channels."""
+    config = tiny_schedule(config)
+    config.model.arch = "resnet"
+    config.model.stage_sizes, config.model.stage_features = (1, 1, 1), (4, 8, 8)
+    return config
+
+
 def vae_config(image_size: int, channels: int, levels: int) -> ml_collections.ConfigDict:
     config = base_config("vae")
     config.model = ml_collections.ConfigDict(dict(

@@ -7,15 +7,8 @@ flips. The paper reports 8.75% test error. Needs TensorFlow Datasets (pip instal
 """
 import ml_collections
 
-from common_digits import apply_variant, resnet_sgd, tiny_schedule
+from common_digits import apply_variant, resnet_sgd, tiny_resnet
 from jresgen.config import base_config
-
-
-def tiny(config):
-    config = tiny_schedule(config)
-    config.model.arch = "resnet"
-    config.model.stage_sizes, config.model.stage_features = (1, 1, 1), (4, 8, 8)
-    return config
 
 
 def get_config(variant=None):
@@ -28,4 +21,4 @@ def get_config(variant=None):
     config.eval_every = 4000
     config.checkpoint_every = 4000
     resnet_sgd(config)
-    return apply_variant(config, variant, tiny)
+    return apply_variant(config, variant, tiny_resnet)

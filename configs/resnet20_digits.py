@@ -5,14 +5,7 @@ with the paper's optimizer (SGD, momentum 0.9, lr 0.1, weight decay 1e-4, /10 at
 
 Measured (2-core CPU, 1 device): 99.56% test accuracy (448/450), 413 s wall.
 """
-from common_digits import apply_variant, classifier_config, resnet_sgd, tiny_schedule
-
-
-def tiny(config):
-    config = tiny_schedule(config)
-    config.model.arch = "resnet"
-    config.model.stage_sizes, config.model.stage_features = (1, 1, 1), (4, 8, 8)
-    return config
+from common_digits import apply_variant, classifier_config, resnet_sgd, tiny_resnet
 
 
 def get_config(variant=None):
@@ -23,4 +16,4 @@ def get_config(variant=None):
     config.eval_every = 500
     config.checkpoint_every = 500
     resnet_sgd(config)
-    return apply_variant(config, variant, tiny)
+    return apply_variant(config, variant, tiny_resnet)
