@@ -14,7 +14,7 @@ import importlib
 from jresgen.errors import UserError
 
 FAMILIES = {"sr": "jresgen.tasks.sr", "classifier": "jresgen.tasks.classifier",
-            "vae": "jresgen.tasks.vae"}
+            "vae": "jresgen.tasks.vae", "gan": "jresgen.tasks.gan"}
 
 
 def get_task(name: str):

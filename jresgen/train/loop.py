@@ -28,11 +28,20 @@ from jresgen.train.progress import Progress
 from jresgen.train.writer import MetricWriter
 
 
+def optimizer_factory(config):
+    """`make_tx(section=None, learning_rate=None) -> (tx, schedule)`: the optimizer of
+    `config.optimizer` by default; families with several networks (a GAN's G and D) pass their
+    own section and learning rate."""
+    def make_tx(section=None, learning_rate=None):
+        return make_optimizer(config.optimizer if section is None else section,
+                              config.learning_rate if learning_rate is None else learning_rate,
+                              config.total_steps)
+    return make_tx
+
+
 def _initial_state(config, task, sample_batch):
-    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate,
-                                config.total_steps)
     rng = jax.random.PRNGKey(config.seed)
-    return task.init_state(config, rng, sample_batch, make_tx)
+    return task.init_state(config, rng, sample_batch, optimizer_factory(config))
 
 
 def abstract_state(config, task, sample_batch):
@@ -95,7 +104,8 @@ def train_and_evaluate(config, workdir) -> dict:
                 record = {k: float(v) for k, v in jax.device_get(metrics).items()}
                 now = time.perf_counter()
                 record["steps_per_sec"] = (step - step_log) / (now - t_log)
-                record["learning_rate"] = float(schedule(step - 1))
+                if not any(k.startswith("learning_rate") for k in record):
+                    record["learning_rate"] = float(schedule(step - 1))
                 _stop_if_not_finite(step, record)
                 if is_eval:
                     summary, images = task.evaluate(config, strategy.unreplicate(dstate),

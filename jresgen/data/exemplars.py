@@ -1,0 +1,42 @@
+"""Texture exemplars and style images: scikit-image's built-in textures by name, or a user's
+image file (PNG/JPEG/..., grayscale, RGB or RGBA, any size) through the same loader.
+
+    image, grayscale = load_exemplar("brick")          # float32 [H, W, 3] in [0, 1]
+    image, grayscale = load_exemplar("my_texture.png")
+
+A grayscale source is returned as three equal channels with `grayscale=True`, so callers can
+work in RGB and write a grayscale result back; an alpha channel is dropped (textures are opaque).
+"""
+import numpy as np
+
+from jresgen.errors import UserError
+
+# Built-in names -> skimage.data functions (all grayscale textures but for the photos).
+BUILTIN_TEXTURES = ("brick", "grass", "gravel")
+BUILTIN_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field",
+                  "immunohistochemistry", "retina", "colorwheel")
+BUILTIN = BUILTIN_TEXTURES + BUILTIN_PHOTOS
+
+
+def load_builtin(name: str) -> np.ndarray:
+    """uint8 [H, W] or [H, W, 3] from skimage.data."""
+    import skimage.data
+
+    if name not in BUILTIN:
+        raise UserError(f"unknown built-in image {name!r}; choose one of {', '.join(BUILTIN)} "
+                        f"or give an image file")
+    return np.asarray(getattr(skimage.data, name)())
+
+
+def load_exemplar(name_or_path: str) -> tuple[np.ndarray, bool]:
+    """(RGB float32 [H, W, 3] in [0, 1], was_grayscale) for a built-in name or a file path."""
+    from jresgen.data.image_io import read_image
+
+    if str(name_or_path) in BUILTIN:
+        image = load_builtin(str(name_or_path)).astype(np.float32) / 255.0
+        grayscale = image.ndim == 2
+        if grayscale:
+            image = np.repeat(image[..., None], 3, axis=-1)
+        return image[..., :3], grayscale
+    rgb, _, grayscale = read_image(name_or_path)
+    return rgb, grayscale
