@@ -3,7 +3,7 @@
     jresgen train   --config configs/sr_x2.py --workdir runs/sr [--config.KEY=VALUE ...]
     jresgen eval    --workdir runs/sr [--json]
     jresgen upscale --workdir runs/sr IN.png OUT.png
-    jresgen sample  --workdir runs/vae --num 64 OUT.png [--seed S]
+    jresgen sample  --workdir runs/gan [--num 64] [--seed S] [--size HxW] [--class K] OUT.png|OUT.npz
 
 A user's mistake prints one line on stderr and exits with status 2; no traceback.
 """
@@ -36,11 +36,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--workdir", required=True)
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
-    sample = verbs.add_parser("sample", help="draw samples from a generative model into a grid")
+    sample = verbs.add_parser("sample", help="draw samples from a generative model")
     sample.add_argument("--workdir", required=True)
-    sample.add_argument("--num", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--num", type=int, help="number of samples (default 64; 1 with --size)")
     sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("output", metavar="OUT", help="grid image; format from the suffix")
+    sample.add_argument("--size", type=_size, metavar="HxW",
+                        help="output size, for models that generate any size (texture nets)")
+    sample.add_argument("--class", dest="label", type=int, metavar="K",
+                        help="class to draw, for class-conditional models")
+    sample.add_argument("output", metavar="OUT",
+                        help="grid image (format from the suffix; the image itself when N is "
+                             "1), or .npz for the raw uint8 samples [N, H, W, C] (+ labels)")
 
     upscale = verbs.add_parser("upscale", help="super-resolve an image file (SR work dirs)")
     upscale.add_argument("--workdir", required=True)
@@ -153,22 +159,53 @@ def _upscale(args, overrides) -> int:
     return 0
 
 
+def _size(text: str) -> tuple[int, int]:
+    """'256x256' -> (256, 256) as (height, width); argparse turns a ValueError into one line."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 256x256, got {text!r}") from None
+    if not (0 < h <= 16384 and 0 < w <= 16384):
+        raise argparse.ArgumentTypeError(f"size must be between 1x1 and 16384x16384, got {text}")
+    return h, w
+
+
 def _sample(args, overrides) -> int:
-    from jresgen.data.image_io import write_image
+    import math
+
+    import numpy as np
+
+    from jresgen.data.image_io import image_grid, write_image, write_npz
     from jresgen.tasks import get_task
     from jresgen.train.loop import load_workdir
 
-    out = _output_path(args.output)
-    if args.num <= 0:
-        raise UserError(f"--num must be positive, got {args.num}")
+    npz = Path(args.output).suffix.lower() == ".npz"
+    out = Path(args.output) if npz else _output_path(args.output)
+    if not out.parent.is_dir():
+        raise UserError(f"output directory does not exist: {out.parent}")
+    num = args.num if args.num is not None else (1 if args.size else 64)
+    if num <= 0:
+        raise UserError(f"--num must be positive, got {num}")
     family = _family_of(args.workdir)
-    if family is not None and not hasattr(get_task(family), "sample"):
+    if family is not None and not hasattr(get_task(family), "sample_images"):
         raise UserError(f"{args.workdir} holds a {family!r} model, which cannot sample; "
-                        f"sample needs a generative one (e.g. vae)")
+                        f"sample needs a generative one (e.g. gan, vae)")
     config, task, state, _ = load_workdir(args.workdir)
-    grid = task.sample(config, state, args.num, args.seed)
-    write_image(out, grid)
-    print(f"{args.num} samples from {args.workdir} at step {int(state.step)} -> {out}")
+    images, labels = task.sample_images(config, state, num, args.seed, size=args.size,
+                                        label=args.label)
+    images = np.asarray(images)
+    if npz:
+        arrays = {"samples": np.round(np.clip(images, 0, 1) * 255).astype(np.uint8)}
+        if labels is not None:
+            arrays["labels"] = np.asarray(labels, np.int32)
+        write_npz(out, arrays)
+    elif num == 1:
+        write_image(out, np.round(np.clip(images[0], 0, 1) * 255).astype(np.uint8))
+    else:
+        zoom = config.get("sampling", {}).get("zoom", 1)
+        write_image(out, image_grid(images, math.ceil(math.sqrt(num)), zoom))
+    shape = "x".join(str(d) for d in images.shape[1:3])
+    print(f"{num} samples ({shape}) from {args.workdir} at step {int(state.step)} -> {out}")
     return 0
 
 

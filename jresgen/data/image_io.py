@@ -51,6 +51,19 @@ def write_image(path, image: np.ndarray) -> None:
         raise
 
 
+def write_npz(path, arrays: dict[str, np.ndarray]) -> None:
+    """`np.savez` through a temporary file and a rename, like `write_image`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def image_grid(images: np.ndarray, cols: int, zoom: int = 1, pad: int = 1) -> np.ndarray:
     """[N, H, W, C] in [0, 1] -> uint8 grid with `pad` pixels of grey between tiles, each tile
     enlarged `zoom` times by repetition (16x16 digits are too small to see otherwise)."""
