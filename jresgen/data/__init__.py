@@ -31,6 +31,14 @@ def _digits(config):
         raise UserError(str(e)) from e
 
 
+def _photo_crops(config):
+    from jresgen.data.photo_crops import build_photo_crops
+    try:
+        return build_photo_crops(config)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+
+
 def _needs_tfds(name):
     def build(config):
         raise UserError(f"dataset {name!r} needs TensorFlow Datasets: pip install "
@@ -40,7 +48,7 @@ def _needs_tfds(name):
 
 
 # name -> build(config) returning (train source, evaluation data)
-DATASETS = {"photos_sr": _photos_sr, "digits": _digits,
+DATASETS = {"photos_sr": _photos_sr, "digits": _digits, "photo_crops": _photo_crops,
             "mnist": _needs_tfds("mnist"), "cifar10": _needs_tfds("cifar10")}
 
 
