@@ -1,0 +1,53 @@
+"""Second-order feature statistics for texture and style: Gram matrices, mean/std, and the losses
+and distances built on them (Gatys et al. 2015; Huang & Belongie 2017 for mean/std).
+
+All functions take feature maps `f: [B, H, W, C]` (one per layer of a feature extractor).
+"""
+import jax.numpy as jnp
+
+
+def gram_matrix(f):
+    """[B, H, W, C] -> [B, C, C]: sum over positions of f_i * f_j, divided by H*W, so a texture
+    and a larger crop of it have the same Gram matrix. Accumulated in float32."""
+    b, h, w, c = f.shape
+    flat = f.reshape(b, h * w, c).astype(jnp.float32)
+    return jnp.einsum("bpi,bpj->bij", flat, flat) / (h * w)
+
+
+def mean_std(f, eps: float = 1e-5):
+    """[B, H, W, C] -> (mean [B, C], std [B, C]) over positions; eps keeps the std's gradient
+    finite on constant channels."""
+    f = f.astype(jnp.float32)
+    mean = jnp.mean(f, axis=(1, 2))
+    var = jnp.var(f, axis=(1, 2))
+    return mean, jnp.sqrt(var + eps)
+
+
+def gram_loss(features_list, target_grams_list, layer_weights=None):
+    """sum over layers l of w_l * mean((G(f_l) - T_l)^2).
+
+    Targets are [C, C] (one exemplar for the whole batch) or [B, C, C]; `layer_weights`
+    defaults to 1 per layer. The mean runs over the batch and both channel axes.
+    """
+    if len(features_list) != len(target_grams_list):
+        raise ValueError(f"{len(features_list)} feature maps but {len(target_grams_list)} "
+                         f"target Gram matrices")
+    weights = layer_weights if layer_weights is not None else [1.0] * len(features_list)
+    total = jnp.float32(0.0)
+    for f, target, w in zip(features_list, target_grams_list, weights):
+        total = total + w * jnp.mean(jnp.square(gram_matrix(f) - target))
+    return total
+
+
+def inverse_norm_weights(target_grams_list, eps: float = 1e-12):
+    """Layer weights 1 / mean(T_l^2): with them every layer's term of `gram_loss` is a relative
+    squared error, so layers whose activations are small (coarse scales, deep VGG layers)
+    count as much as the others. Returned as a list of scalars (traceable)."""
+    return [1.0 / (jnp.mean(jnp.square(t)) + eps) for t in target_grams_list]
+
+
+def gram_distance(features_list, target_grams_list):
+    """The figure we report: the mean over layers of ||G_l - T_l||^2 / ||T_l||^2 (0 = identical
+    statistics; 1 = as far as an all-zero Gram matrix), averaged over the batch."""
+    weights = inverse_norm_weights(target_grams_list)
+    return gram_loss(features_list, target_grams_list, weights) / len(features_list)

@@ -1,0 +1,162 @@
+"""Feature extractors (random multi-scale, VGG-19 from a file) and Gram statistics."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jresgen.errors import UserError
+from jresgen.metrics.gram import (gram_distance, gram_loss, gram_matrix, inverse_norm_weights,
+                                  mean_std)
+from jresgen.models.features import (VGG19_CONVS, VGG19_WIDTHS, build_feature_extractor,
+                                     default_features_config, vgg19_layer_names)
+
+
+def _images(shape, seed=0):
+    return np.random.default_rng(seed).uniform(size=shape).astype(np.float32)
+
+
+def test_gram_matrix_against_numpy():
+    f = np.random.default_rng(1).normal(size=(2, 5, 7, 4)).astype(np.float32)
+    expected = np.stack([fb.reshape(-1, 4).T @ fb.reshape(-1, 4) / 35.0 for fb in f])
+    np.testing.assert_allclose(np.asarray(gram_matrix(jnp.asarray(f))), expected, rtol=1e-5)
+
+
+def test_mean_std_against_numpy():
+    f = np.random.default_rng(2).normal(size=(3, 4, 6, 5)).astype(np.float32)
+    mean, std = mean_std(jnp.asarray(f), eps=0.0)
+    np.testing.assert_allclose(np.asarray(mean), f.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(std), f.std(axis=(1, 2)), rtol=1e-5)
+
+
+def test_gram_loss_and_distance_against_numpy():
+    rng = np.random.default_rng(3)
+    feats = [rng.normal(size=(2, 4, 4, 3)).astype(np.float32),
+             rng.normal(size=(2, 2, 2, 6)).astype(np.float32)]
+    targets = [rng.normal(size=(3, 3)).astype(np.float32),
+               rng.normal(size=(6, 6)).astype(np.float32)]
+    grams = [np.stack([fb.reshape(-1, fb.shape[-1]).T @ fb.reshape(-1, fb.shape[-1])
+                       / (fb.shape[0] * fb.shape[1]) for fb in f]) for f in feats]
+    terms = [np.mean((g - t) ** 2) for g, t in zip(grams, targets)]
+    np.testing.assert_allclose(float(gram_loss(feats, targets)), sum(terms), rtol=1e-5)
+    np.testing.assert_allclose(float(gram_loss(feats, targets, [2.0, 0.5])),
+                               2 * terms[0] + 0.5 * terms[1], rtol=1e-5)
+    relative = [term / np.mean(t ** 2) for term, t in zip(terms, targets)]
+    np.testing.assert_allclose(float(gram_distance(feats, targets)), np.mean(relative), rtol=1e-5)
+    assert len(inverse_norm_weights(targets)) == 2
+    # identical statistics -> zero distance
+    assert float(gram_distance(feats, [gram_matrix(jnp.asarray(f)) for f in feats])) < 1e-10
+
+
+def test_random_features_shapes_and_determinism():
+    images = _images((2, 80, 96, 3))
+    extractor = build_feature_extractor(default_features_config())
+    feats = extractor(images)
+    assert extractor.layer_names == ("scale0", "scale1", "scale2", "scale3", "scale4")
+    assert [f.shape[1:3] for f in feats] == [(76, 92), (36, 44), (16, 20), (6, 8), (1, 2)]
+    again = build_feature_extractor(default_features_config())(images)
+    for a, b in zip(feats, again):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    cfg = default_features_config()
+    cfg.seed = 1
+    other = build_feature_extractor(cfg)(images)
+    assert not np.allclose(np.asarray(feats[0]), np.asarray(other[0]))
+
+
+def test_random_features_layer_selection_jit_and_gradient():
+    cfg = default_features_config()
+    cfg.layers = (0, "scale2")
+    extractor = build_feature_extractor(cfg)
+    assert extractor.layer_names == ("scale0", "scale2") and extractor.min_size == 20
+    images = jnp.asarray(_images((1, 24, 24, 3)))
+    target = [gram_matrix(f) for f in extractor(_images((1, 24, 24, 3), seed=5))]
+    loss = jax.jit(lambda p, x: gram_loss(extractor.apply(p, x), target))
+    grad = jax.grad(loss, argnums=1)(extractor.params, images)
+    assert grad.shape == images.shape and np.all(np.isfinite(np.asarray(grad)))
+    assert float(jnp.abs(grad).sum()) > 0
+    # grayscale input is three equal channels
+    gray = images[..., :1]
+    for a, b in zip(extractor(gray), extractor(jnp.repeat(gray, 3, -1))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+
+
+def test_random_features_reject_small_image_and_bad_layers():
+    extractor = build_feature_extractor(default_features_config())
+    with pytest.raises(UserError, match="too small"):
+        extractor(_images((1, 40, 40, 3)))
+    cfg = default_features_config()
+    cfg.layers = ("scale9",)
+    with pytest.raises(UserError, match="unknown random feature layer"):
+        build_feature_extractor(cfg)
+    cfg = default_features_config()
+    cfg.kind = "resnet"
+    with pytest.raises(UserError, match="unknown features.kind"):
+        build_feature_extractor(cfg)
+
+
+def _write_vgg(path, widths=VGG19_WIDTHS, skip=None, seed=0):
+    rng = np.random.default_rng(seed)
+    arrays, channels = {}, 3
+    for name in VGG19_CONVS:
+        out = widths[int(name[4]) - 1]
+        if name != skip:
+            arrays[f"{name}/kernel"] = (rng.normal(size=(3, 3, channels, out))
+                                        * np.sqrt(2 / (9 * channels))).astype(np.float32)
+            arrays[f"{name}/bias"] = np.zeros(out, np.float32)
+        channels = out
+    np.savez(path, **arrays)
+    return path
+
+
+def _vgg_config(path, layers=()):
+    cfg = default_features_config("vgg19")
+    cfg.weights, cfg.layers = str(path), layers
+    return cfg
+
+
+def test_vgg19_loads_full_shapes(tmp_path):
+    path = _write_vgg(tmp_path / "vgg19.npz")
+    extractor = build_feature_extractor(_vgg_config(path))
+    assert extractor.layer_names == ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+    assert extractor.params["conv5_1"]["kernel"].shape == (3, 3, 512, 512)
+    assert "conv5_2" not in extractor.params  # layers past the last one asked for are not kept
+    feats = extractor(_images((1, 32, 48, 3)))
+    assert [f.shape for f in feats] == [(1, 32, 48, 64), (1, 16, 24, 128), (1, 8, 12, 256),
+                                        (1, 4, 6, 512), (1, 2, 3, 512)]
+    assert len(vgg19_layer_names()) == 16 * 2 + 5
+
+
+def test_vgg19_matches_numpy_first_layer(tmp_path):
+    path = _write_vgg(tmp_path / "narrow.npz", widths=(4, 4, 8, 8, 8))
+    extractor = build_feature_extractor(_vgg_config(path, ("conv1_1", "relu1_2", "pool1")))
+    images = _images((1, 6, 6, 3))
+    conv, relu, pool = extractor(images)
+    with np.load(path) as w:
+        kernel, bias = w["conv1_1/kernel"], w["conv1_1/bias"]
+    x = (images[0] - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    padded = np.pad(x, ((1, 1), (1, 1), (0, 0)))
+    expected = np.zeros((6, 6, 4))
+    for i in range(6):
+        for j in range(6):
+            expected[i, j] = np.einsum("hwc,hwco->o", padded[i:i + 3, j:j + 3], kernel) + bias
+    np.testing.assert_allclose(np.asarray(conv[0]), expected, rtol=1e-4, atol=1e-4)
+    expected_pool = np.asarray(relu[0]).reshape(3, 2, 3, 2, 4).max(axis=(1, 3))
+    np.testing.assert_allclose(np.asarray(pool[0]), expected_pool, rtol=1e-4, atol=1e-4)
+
+
+def test_vgg19_bad_weights_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="needs features.weights"):
+        build_feature_extractor(_vgg_config(""))
+    with pytest.raises(UserError, match="not found"):
+        build_feature_extractor(_vgg_config(tmp_path / "missing.npz"))
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip file")
+    with pytest.raises(UserError, match="cannot read VGG-19 weights"):
+        build_feature_extractor(_vgg_config(garbage))
+    with pytest.raises(UserError, match="lack conv3_2/kernel"):
+        build_feature_extractor(_vgg_config(_write_vgg(tmp_path / "a.npz", (4, 4, 8, 8, 8),
+                                                       skip="conv3_2")))
+    bad = dict(np.load(_write_vgg(tmp_path / "b.npz", (4, 4, 8, 8, 8))))
+    bad["conv2_1/kernel"] = bad["conv2_1/kernel"].transpose(3, 2, 0, 1)  # OIHW, not HWIO
+    np.savez(tmp_path / "oihw.npz", **bad)
+    with pytest.raises(UserError, match="conv2_1/kernel has shape"):
+        build_feature_extractor(_vgg_config(tmp_path / "oihw.npz"))
