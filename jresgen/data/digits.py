@@ -84,6 +84,11 @@ class DigitsTrainSource:
             levels = self._shift(levels, np.random.default_rng((self.seed, 1, step)))
         return to_batch(levels, self.labels[index])
 
+    def all_images(self) -> np.ndarray:
+        """Every training image once, unaugmented, in storage order: float32 [N, S, S, 1]
+        (the real training split that FID/KID compare samples with)."""
+        return to_batch(self.levels, self.labels)["image"]
+
     def _shift(self, levels: np.ndarray, rng) -> np.ndarray:
         m = self.max_shift
         padded = np.pad(levels, ((0, 0), (m, m), (m, m)))

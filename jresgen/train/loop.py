@@ -49,6 +49,15 @@ def abstract_state(config, task, sample_batch):
     return jax.eval_shape(lambda: _initial_state(config, task, sample_batch))
 
 
+def _with_scorer(config, eval_data, lazy=False):
+    """eval_data with `"scorer"`, the FID/KID scorer of `config.evaluation` (built once per
+    process; jresgen/train/scoring.py), when the config names a classifier. Lazy: built at the
+    first score, so `sample` works without the classifier."""
+    from jresgen.train.scoring import lazy_scorer, make_scorer
+    scorer = (lazy_scorer if lazy else make_scorer)(config)
+    return eval_data if scorer is None else {**eval_data, "scorer": scorer}
+
+
 def _check_workdir_config(workdir: Path, config) -> None:
     saved = workdir / "config.json"
     if saved.exists():
@@ -66,6 +75,7 @@ def train_and_evaluate(config, workdir) -> dict:
     strategy = make_strategy(config.parallelism)
     check_batch_size(config.batch_size, strategy.num_devices)
     train_source, eval_data = datasets.build(config)
+    eval_data = _with_scorer(config, eval_data)
     workdir.mkdir(parents=True, exist_ok=True)
     _check_workdir_config(workdir, config)
 
@@ -174,6 +184,7 @@ def load_workdir(workdir):
     config = config_from_json(saved.read_text())
     task = get_task(config.task)
     train_source, eval_data = datasets.build(config)
+    eval_data = _with_scorer(config, eval_data, lazy=True)
     ckpt = Checkpointer(workdir / "checkpoints", create=False)
     try:
         state, _ = ckpt.restore(abstract_state(config, task, train_source.batch(0)))
