@@ -24,31 +24,31 @@ import jax.numpy as jnp
 _GRAD_NORM_SQ = 8.0
 
 
+def _pad(x, axis, before, after):
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (before, after)
+    return jnp.pad(x, widths)
+
+
+# The solver works on [..., C, H, W]: with W the minor dimension XLA vectorises the stencils
+# (channels-last, a 3-wide minor dimension, ran 2-8x slower on CPU).
 def gradient(u):
-    """Forward differences of u [..., H, W, C] -> (dy, dx), zero on the last row/column."""
-    dy = jnp.concatenate([u[..., 1:, :, :] - u[..., :-1, :, :],
-                          jnp.zeros_like(u[..., :1, :, :])], axis=-3)
-    dx = jnp.concatenate([u[..., :, 1:, :] - u[..., :, :-1, :],
-                          jnp.zeros_like(u[..., :, :1, :])], axis=-2)
+    """Forward differences of u [..., H, W] -> (dy, dx), zero on the last row/column."""
+    dy = _pad(u[..., 1:, :] - u[..., :-1, :], -2, 0, 1)
+    dx = _pad(u[..., :, 1:] - u[..., :, :-1], -1, 0, 1)
     return dy, dx
 
 
 def divergence(py, px):
     """The negative adjoint of `gradient`: <gradient(u), p> = -<u, divergence(p)>."""
-    def backward(p, axis):
-        n = p.shape[axis]
-        first = jax.lax.slice_in_dim(p, 0, 1, axis=axis)
-        middle = jax.lax.slice_in_dim(p, 1, n - 1, axis=axis) - \
-            jax.lax.slice_in_dim(p, 0, n - 2, axis=axis)
-        last = -jax.lax.slice_in_dim(p, n - 2, n - 1, axis=axis)
-        return jnp.concatenate([first, middle, last], axis=axis)
-    return backward(py, -3) + backward(px, -2)
+    py, px = py[..., :-1, :], px[..., :, :-1]  # gradient's last row/column is always zero
+    return _pad(py, -2, 0, 1) - _pad(py, -2, 1, 0) + _pad(px, -1, 0, 1) - _pad(px, -1, 1, 0)
 
 
 def total_variation(u):
     """Vectorial (isotropic, colour-coupled) TV of u [..., H, W, C] -> [...]."""
-    dy, dx = gradient(u)
-    return jnp.sqrt(jnp.sum(dy ** 2 + dx ** 2, axis=-1)).sum(axis=(-2, -1))
+    dy, dx = gradient(jnp.moveaxis(u, -1, -3))
+    return jnp.sqrt(jnp.sum(dy ** 2 + dx ** 2, axis=-3)).sum(axis=(-2, -1))
 
 
 def rof_energy(u, image, strength):
@@ -62,7 +62,7 @@ def rof_structure(image, strength, iterations: int = 200):
 
     `strength` 0 returns the image unchanged (the texture is then zero).
     """
-    f = jnp.asarray(image, jnp.float32)
+    f = jnp.moveaxis(jnp.asarray(image, jnp.float32), -1, -3)
     lam = jnp.maximum(jnp.asarray(strength, jnp.float32), 1e-8)
     gamma = 0.7 / lam  # the data term's convexity is 1/lam; C&P use 0.7 of it
     tau = sigma = 1.0 / jnp.sqrt(_GRAD_NORM_SQ)
@@ -72,7 +72,7 @@ def rof_structure(image, strength, iterations: int = 200):
         gy, gx = gradient(u_bar)
         py, px = py + sigma * gy, px + sigma * gx
         # project each pixel's dual vector (all channels, both directions) onto the unit ball
-        norm = jnp.sqrt(jnp.sum(py ** 2 + px ** 2, axis=-1, keepdims=True))
+        norm = jnp.sqrt(jnp.sum(py ** 2 + px ** 2, axis=-3, keepdims=True))
         scale = 1.0 / jnp.maximum(1.0, norm)
         py, px = py * scale, px * scale
         u_new = (lam * (u + tau * divergence(py, px)) + tau * f) / (lam + tau)
@@ -82,7 +82,7 @@ def rof_structure(image, strength, iterations: int = 200):
 
     zeros = jnp.zeros_like(f)
     u, *_ = jax.lax.fori_loop(0, iterations, body, (f, f, zeros, zeros, tau, sigma))
-    return jnp.where(strength > 0, u, f)
+    return jnp.moveaxis(jnp.where(strength > 0, u, f), -3, -1)
 
 
 def separate(image, strength, iterations: int = 200):

@@ -14,7 +14,8 @@ import importlib
 from jresgen.errors import UserError
 
 FAMILIES = {"sr": "jresgen.tasks.sr", "classifier": "jresgen.tasks.classifier",
-            "vae": "jresgen.tasks.vae", "gan": "jresgen.tasks.gan"}
+            "vae": "jresgen.tasks.vae", "gan": "jresgen.tasks.gan",
+            "separation": "jresgen.tasks.separation"}
 
 
 def get_task(name: str):
