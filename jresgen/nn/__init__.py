@@ -3,12 +3,13 @@ from jresgen.nn.activations import Activation, get_activation
 from jresgen.nn.blocks import (BLOCKS, BasicBlock, BottleneckBlock, PreActBlock, ResidualBlock,
                                ResidualDownBlock, ResidualUpBlock, count_params, downsample_avg,
                                upsample_nearest)
-from jresgen.nn.norms import NORMS, apply_norm, make_norm
+from jresgen.nn.norms import NORMS, ConditionalBatchNorm, apply_norm, make_norm
+from jresgen.nn.spectral_norm import spectral_normalized
 from jresgen.nn.pixel_shuffle import PixelShuffleUpsampler, pixel_shuffle
 
 __all__ = [
     "Activation", "get_activation", "BLOCKS", "BasicBlock", "BottleneckBlock", "PreActBlock",
     "ResidualBlock", "ResidualDownBlock", "ResidualUpBlock", "count_params", "downsample_avg",
-    "upsample_nearest", "NORMS", "apply_norm", "make_norm", "PixelShuffleUpsampler",
-    "pixel_shuffle",
+    "upsample_nearest", "NORMS", "ConditionalBatchNorm", "apply_norm", "make_norm",
+    "PixelShuffleUpsampler", "pixel_shuffle", "spectral_normalized",
 ]

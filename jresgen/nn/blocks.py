@@ -4,6 +4,8 @@ Every block takes `norm` ("none", "batch", "instance", "group", "layer") and `ac
 name, and `train` at call time (BatchNorm's batch statistics). When the channel count or the
 stride changes, the shortcut becomes a projection (1x1 conv, plus norm if the block has one).
 `res_scale` multiplies the residual branch before the addition (EDSR uses 0.1 for wide nets).
+`spectral_norm=True` divides every conv kernel by its largest singular value (Miyato et al.
+2018; jresgen/nn/spectral_norm.py), the power-iteration vectors updated only when `train`.
 """
 from typing import Any
 
@@ -12,7 +14,8 @@ import jax
 import jax.numpy as jnp
 
 from jresgen.nn.activations import Activation
-from jresgen.nn.norms import apply_norm, make_norm
+from jresgen.nn.norms import ConditionalBatchNorm, apply_norm, make_norm
+from jresgen.nn.spectral_norm import spectral_normalized
 
 
 class _BlockBase(nn.Module):
@@ -25,11 +28,15 @@ class _BlockBase(nn.Module):
     axis_name: str | None = None  # BatchNorm statistics averaged over this pmap axis
     use_bias: bool | None = None  # default: bias only where no norm follows
     dtype: Any = jnp.float32  # computation dtype (e.g. bfloat16); parameters stay float32
+    spectral_norm: bool = False  # SNGAN's discriminator: every conv spectrally normalised
+    kernel_init: Any = nn.initializers.lecun_normal()
 
-    def _conv(self, features, kernel, strides=1, name=None):
+    def _conv(self, features, kernel, strides=1, name=None, train=False):
+        """A conv `f(x)`; spectrally normalised when the block says so."""
         bias = self.norm == "none" if self.use_bias is None else self.use_bias
-        return nn.Conv(features, (kernel, kernel), strides=(strides, strides),
-                       use_bias=bias, dtype=self.dtype, name=name)
+        conv = nn.Conv(features, (kernel, kernel), strides=(strides, strides), use_bias=bias,
+                       dtype=self.dtype, kernel_init=self.kernel_init, name=name)
+        return spectral_normalized(conv, update=train) if self.spectral_norm else conv
 
     def _norms(self, train):
         norm = make_norm(self.norm, train=train, axis_name=self.axis_name, dtype=self.dtype)
@@ -41,7 +48,7 @@ class _BlockBase(nn.Module):
         if x.shape[-1] == out_features and self.strides == 1:
             return x
         source = x if preactivated is None else preactivated
-        y = self._conv(out_features, 1, self.strides, name="shortcut_conv")(source)
+        y = self._conv(out_features, 1, self.strides, name="shortcut_conv", train=train)(source)
         if preactivated is None:  # pre-activation nets leave the projection un-normalised
             norm, _ = self._norms(train)
             y = apply_norm(norm, y, "shortcut_norm")
@@ -59,10 +66,10 @@ class BasicBlock(_BlockBase):
     @nn.compact
     def __call__(self, x, train: bool = False):
         norm, last = self._norms(train)
-        y = self._conv(self.features, 3, self.strides, name="conv1")(x)
+        y = self._conv(self.features, 3, self.strides, name="conv1", train=train)(x)
         y = apply_norm(norm, y, "norm1")
         y = Activation(self.activation, name="act1")(y)
-        y = self._conv(self.features, 3, name="conv2")(y)
+        y = self._conv(self.features, 3, name="conv2", train=train)(y)
         y = apply_norm(last, y, "norm2")
         out = self._shortcut(x, self.features, train) + self.res_scale * y
         return Activation(self.activation, name="act_out")(out) if self.post_activation else out
@@ -78,9 +85,9 @@ class PreActBlock(_BlockBase):
     def __call__(self, x, train: bool = False):
         norm, _ = self._norms(train)
         pre = Activation(self.activation, name="act1")(apply_norm(norm, x, "norm1"))
-        y = self._conv(self.features, 3, self.strides, name="conv1")(pre)
+        y = self._conv(self.features, 3, self.strides, name="conv1", train=train)(pre)
         y = Activation(self.activation, name="act2")(apply_norm(norm, y, "norm2"))
-        y = self._conv(self.features, 3, name="conv2")(y)
+        y = self._conv(self.features, 3, name="conv2", train=train)(y)
         return self._shortcut(x, self.features, train, preactivated=pre) + self.res_scale * y
 
 
@@ -92,11 +99,11 @@ class BottleneckBlock(_BlockBase):
     def __call__(self, x, train: bool = False):
         norm, last = self._norms(train)
         out_features = self.features * self.expansion
-        y = self._conv(self.features, 1, name="conv1")(x)
+        y = self._conv(self.features, 1, name="conv1", train=train)(x)
         y = Activation(self.activation, name="act1")(apply_norm(norm, y, "norm1"))
-        y = self._conv(self.features, 3, self.strides, name="conv2")(y)
+        y = self._conv(self.features, 3, self.strides, name="conv2", train=train)(y)
         y = Activation(self.activation, name="act2")(apply_norm(norm, y, "norm2"))
-        y = self._conv(out_features, 1, name="conv3")(y)
+        y = self._conv(out_features, 1, name="conv3", train=train)(y)
         y = apply_norm(last, y, "norm3")
         out = self._shortcut(x, out_features, train) + self.res_scale * y
         return Activation(self.activation, name="act_out")(out)
@@ -114,40 +121,60 @@ def downsample_avg(x, factor: int = 2):
 
 class ResidualUpBlock(_BlockBase):
     """Pre-activation block that doubles the resolution (SNGAN/BigGAN generator block):
-    norm-act-upsample-conv3x3-norm-act-conv3x3, shortcut upsample then 1x1 conv if needed."""
+    norm-act-upsample-conv3x3-norm-act-conv3x3; shortcut: upsample, then a 1x1 conv when the
+    channels change or `learnable_shortcut` (SNGAN's generator always has one).
+
+    With `num_classes` > 0 both norms are conditional BatchNorms (Dumoulin et al., de Vries et
+    al.; the cGAN generator of Miyato & Koyama 2018): call it with `labels` [B]."""
+    learnable_shortcut: bool = False
+    num_classes: int = 0
+
+    def _norm(self, x, name, train, labels):
+        if self.num_classes:
+            return ConditionalBatchNorm(self.num_classes, use_running_average=not train,
+                                        axis_name=self.axis_name, dtype=self.dtype,
+                                        name=name)(x, labels)
+        norm, _ = self._norms(train)
+        return apply_norm(norm, x, name)
 
     @nn.compact
-    def __call__(self, x, train: bool = False):
-        norm, _ = self._norms(train)
-        y = Activation(self.activation, name="act1")(apply_norm(norm, x, "norm1"))
-        y = self._conv(self.features, 3, name="conv1")(upsample_nearest(y))
-        y = Activation(self.activation, name="act2")(apply_norm(norm, y, "norm2"))
-        y = self._conv(self.features, 3, name="conv2")(y)
+    def __call__(self, x, train: bool = False, labels=None):
+        y = Activation(self.activation, name="act1")(self._norm(x, "norm1", train, labels))
+        y = self._conv(self.features, 3, name="conv1", train=train)(upsample_nearest(y))
+        y = Activation(self.activation, name="act2")(self._norm(y, "norm2", train, labels))
+        y = self._conv(self.features, 3, name="conv2", train=train)(y)
         skip = upsample_nearest(x)
-        if x.shape[-1] != self.features:
-            skip = self._conv(self.features, 1, name="shortcut_conv")(skip)
+        if x.shape[-1] != self.features or self.learnable_shortcut:
+            skip = self._conv(self.features, 1, name="shortcut_conv", train=train)(skip)
         return skip + self.res_scale * y
 
 
 class ResidualDownBlock(_BlockBase):
     """Pre-activation block that halves the resolution (SNGAN discriminator block):
     [norm-]act-conv3x3-[norm-]act-conv3x3-avgpool; shortcut 1x1 conv then avgpool.
-    `preactivate=False` is SNGAN's first discriminator block (no activation on the input)."""
+    `preactivate=False` is SNGAN's first discriminator block (no activation on the input);
+    `downsample=False` keeps the resolution (SNGAN's last discriminator blocks), the shortcut
+    then a 1x1 conv only when the channels change or `learnable_shortcut`."""
     preactivate: bool = True
+    downsample: bool = True
+    learnable_shortcut: bool = False
 
     @nn.compact
     def __call__(self, x, train: bool = False):
         norm, _ = self._norms(train)
+        pool = downsample_avg if self.downsample else (lambda v: v)
         y = x
         if self.preactivate:
             y = Activation(self.activation, name="act1")(apply_norm(norm, y, "norm1"))
-        y = self._conv(self.features, 3, name="conv1")(y)
+        y = self._conv(self.features, 3, name="conv1", train=train)(y)
         y = Activation(self.activation, name="act2")(apply_norm(norm, y, "norm2"))
-        y = downsample_avg(self._conv(self.features, 3, name="conv2")(y))
+        y = pool(self._conv(self.features, 3, name="conv2", train=train)(y))
         skip = x
-        if x.shape[-1] != self.features:
-            skip = self._conv(self.features, 1, name="shortcut_conv")(skip)
-        return downsample_avg(skip) + self.res_scale * y
+        if x.shape[-1] != self.features or self.learnable_shortcut:
+            # 1x1 conv and average pooling commute: conv-then-pool is SNGAN's first block's
+            # pool-then-conv
+            skip = self._conv(self.features, 1, name="shortcut_conv", train=train)(skip)
+        return pool(skip) + self.res_scale * y
 
 
 BLOCKS = {"basic": BasicBlock, "preact": PreActBlock, "bottleneck": BottleneckBlock}

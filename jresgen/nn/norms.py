@@ -52,3 +52,29 @@ class _GroupNorm(nn.Module):
 def apply_norm(norm, x, name: str):
     """`norm(x)` when a norm is configured, `x` otherwise."""
     return x if norm is None else norm(name=name)(x)
+
+
+class ConditionalBatchNorm(nn.Module):
+    """BatchNorm whose scale and shift depend on the class (de Vries et al. 2017; the SNGAN
+    projection-cGAN generator): normalise without affine parameters, then
+    y = (1 + gamma[label]) * x_hat + beta[label], gamma and beta embeddings starting at zero,
+    so a fresh layer is a plain BatchNorm. x [B, H, W, C], labels int [B]."""
+    num_classes: int
+    use_running_average: bool = False
+    momentum: float = 0.9
+    epsilon: float = 1e-5
+    axis_name: str | None = None
+    dtype: Any = None
+
+    @nn.compact
+    def __call__(self, x, labels):
+        x = nn.BatchNorm(use_running_average=self.use_running_average, momentum=self.momentum,
+                         epsilon=self.epsilon, use_scale=False, use_bias=False,
+                         axis_name=self.axis_name, dtype=self.dtype, name="norm")(x)
+        channels = x.shape[-1]
+        gamma = nn.Embed(self.num_classes, channels, embedding_init=nn.initializers.zeros,
+                         name="gamma")(labels)
+        beta = nn.Embed(self.num_classes, channels, embedding_init=nn.initializers.zeros,
+                        name="beta")(labels)
+        return x * (1 + gamma[:, None, None, :]).astype(x.dtype) + \
+            beta[:, None, None, :].astype(x.dtype)
