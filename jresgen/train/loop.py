@@ -29,13 +29,14 @@ from jresgen.train.writer import MetricWriter
 
 
 def optimizer_factory(config):
-    """`make_tx(section=None, learning_rate=None) -> (tx, schedule)`: the optimizer of
-    `config.optimizer` by default; families with several networks (a GAN's G and D) pass their
-    own section and learning rate."""
-    def make_tx(section=None, learning_rate=None):
+    """`make_tx(section=None, learning_rate=None, total_steps=None) -> (tx, schedule)`: the
+    optimizer of `config.optimizer` by default; families with several networks (a GAN's G and
+    D) pass their own section, learning rate and number of updates (D updates n_dis times per
+    step)."""
+    def make_tx(section=None, learning_rate=None, total_steps=None):
         return make_optimizer(config.optimizer if section is None else section,
                               config.learning_rate if learning_rate is None else learning_rate,
-                              config.total_steps)
+                              config.total_steps if total_steps is None else total_steps)
     return make_tx
 
 
