@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     upscale.add_argument("output", metavar="OUT", help="output image; format from the suffix")
     upscale.add_argument("--tile", type=int, help="LR tile size (default: the config's)")
     upscale.add_argument("--overlap", type=int, help="LR tile overlap (default: the config's)")
+
+    from jresgen import cli_separate
+    cli_separate.add_parser(verbs)
     return parser
 
 
@@ -66,7 +69,7 @@ def main(argv=None) -> int:
         if unknown or (overrides and args.verb != "train"):
             raise UserError(f"unrecognized arguments: {' '.join(unknown or extra)}")
         return {"train": _train, "eval": _eval, "upscale": _upscale,
-                "sample": _sample}[args.verb](args, overrides)
+                "sample": _sample, "separate": _separate}[args.verb](args, overrides)
     except UserError as e:
         print(f"jresgen: error: {e}", file=sys.stderr)
         return 2
@@ -157,6 +160,11 @@ def _upscale(args, overrides) -> int:
     write_image(out, to_uint8(sr))
     print(f"{args.input} {rgb.shape[1]}x{rgb.shape[0]} -> {out} {sr.shape[1]}x{sr.shape[0]}")
     return 0
+
+
+def _separate(args, overrides) -> int:
+    from jresgen import cli_separate
+    return cli_separate.run(args)
 
 
 def _size(text: str) -> tuple[int, int]:
