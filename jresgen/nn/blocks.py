@@ -30,11 +30,18 @@ class _BlockBase(nn.Module):
     dtype: Any = jnp.float32  # computation dtype (e.g. bfloat16); parameters stay float32
     spectral_norm: bool = False  # SNGAN's discriminator: every conv spectrally normalised
     kernel_init: Any = nn.initializers.lecun_normal()
+    # "SAME" pads with zeros; "REFLECT" mirrors the border (style transfer's TransformerNet,
+    # where zero borders show as dark frames). Stride-1 convs only: flax pads strided REFLECT
+    # convs asymmetrically, unlike PyTorch's ReflectionPad2d.
+    padding: str = "SAME"
 
     def _conv(self, features, kernel, strides=1, name=None, train=False):
         """A conv `f(x)`; spectrally normalised when the block says so."""
         bias = self.norm == "none" if self.use_bias is None else self.use_bias
+        if strides != 1 and self.padding != "SAME":
+            raise ValueError(f"padding {self.padding!r} is for stride-1 blocks only")
         conv = nn.Conv(features, (kernel, kernel), strides=(strides, strides), use_bias=bias,
+                       padding=self.padding,
                        dtype=self.dtype, kernel_init=self.kernel_init, name=name)
         return spectral_normalized(conv, update=train) if self.spectral_norm else conv
 

@@ -15,7 +15,8 @@ from jresgen.errors import UserError
 
 FAMILIES = {"sr": "jresgen.tasks.sr", "classifier": "jresgen.tasks.classifier",
             "vae": "jresgen.tasks.vae", "gan": "jresgen.tasks.gan",
-            "separation": "jresgen.tasks.separation"}
+            "separation": "jresgen.tasks.separation",
+            "style_transfer": "jresgen.tasks.style_transfer"}
 
 
 def get_task(name: str):
