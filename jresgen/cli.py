@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from jresgen import cli_separate
     cli_separate.add_parser(verbs)
+    from jresgen import cli_stylize
+    cli_stylize.add_parser(verbs)
     return parser
 
 
@@ -69,7 +71,7 @@ def main(argv=None) -> int:
         if unknown or (overrides and args.verb != "train"):
             raise UserError(f"unrecognized arguments: {' '.join(unknown or extra)}")
         return {"train": _train, "eval": _eval, "upscale": _upscale,
-                "sample": _sample, "separate": _separate}[args.verb](args, overrides)
+                "sample": _sample, "stylize": _stylize, "separate": _separate}[args.verb](args, overrides)
     except UserError as e:
         print(f"jresgen: error: {e}", file=sys.stderr)
         return 2
@@ -165,6 +167,11 @@ def _upscale(args, overrides) -> int:
 def _separate(args, overrides) -> int:
     from jresgen import cli_separate
     return cli_separate.run(args)
+
+
+def _stylize(args, overrides) -> int:
+    from jresgen import cli_stylize
+    return cli_stylize.run(args)
 
 
 def _size(text: str) -> tuple[int, int]:

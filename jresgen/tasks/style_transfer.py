@@ -64,7 +64,12 @@ def init_state(config, rng, batch, make_optimizer) -> TrainState:
     init_rng, state_rng = jax.random.split(rng)
     params = build_model(config).init(init_rng, jnp.asarray(batch["image"][:1]))["params"]
     extractor, num_style = feature_extractor(config)
-    style = jnp.asarray(style_image(config))[None]
+    if isinstance(rng, jax.core.Tracer):
+        # Under jax.eval_shape (restoring a checkpoint) only shapes matter, and a Gram matrix's
+        # shape does not depend on the image: the style file need not exist any more.
+        style = jnp.zeros((1, extractor.min_size, extractor.min_size, 3))
+    else:
+        style = jnp.asarray(style_image(config))[None]
     feats = extractor.apply(extractor.params, style)[:num_style]
     grams = {f"layer{i}": gram_matrix(f)[0] for i, f in enumerate(feats)}
     tx, _ = make_optimizer()
