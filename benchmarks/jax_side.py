@@ -80,7 +80,8 @@ def train_step(family, config, batch_np, *, strategy: str, device: str, dtype: s
     result.update(timing)
     # Trace + compile + one step, less one step: what a user waits before training starts.
     result["compile_s"] = timing["first_call_s"] - timing["median_s"]
-    result["loss_first"], result["loss_last"] = float(losses[0]), float(losses[-1])
+    result["loss_first"], result["loss_last"] = (strat.metrics_to_host({"loss": loss})["loss"]
+                                                 for loss in (losses[0], losses[-1]))
     result["memory"] = _memory(jax_devices(device)[0], rss_before)
     result["devices"] = strat.num_devices
     result["xla_flags"] = os.environ.get("XLA_FLAGS", "")

@@ -53,7 +53,7 @@ def train_with(config, strategy_name: str, devices, steps: int):
     dstate, losses = strategy.replicate(state), []
     for i in range(steps):
         dstate, metrics = step(dstate, strategy.shard(source.batch(i)))
-        losses.append(float(metrics["loss"]))
+        losses.append(strategy.metrics_to_host(metrics)["loss"])
     return strategy.unreplicate(dstate), losses
 
 

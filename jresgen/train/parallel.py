@@ -14,10 +14,17 @@ replicated and donated, one `jax.jit`; XLA inserts the collectives, so `axis_nam
 the task's means over the global batch are already global.
 
 Both see the same global batch, so N devices and one device give the same parameters.
+
+One copy of the state: `init(fn)` runs the task's initialisation under `jax.jit` with the
+strategy's output placement, so the state is born where the step needs it; a checkpoint is
+restored into `restore_sharding` and handed to `place`. `local_state` is the state as one
+device's arrays (for checkpoints and evaluation) without a host copy. Metrics stay on the
+devices: the loop keeps each step's metrics and calls `metrics_to_host` at log steps only.
 """
 import jax
+import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P, SingleDeviceSharding
 
 from jresgen.errors import UserError
 
@@ -32,19 +39,51 @@ class PmapStrategy:
         # pmap's inputs carry a leading device axis; placing them with this sharding up front
         # spares pmap a re-layout every step.
         self.stacked = NamedSharding(Mesh(np.array(self.devices), (AXIS,)), P(AXIS))
+        self.restore_sharding = SingleDeviceSharding(self.devices[0])
 
     @property
     def num_devices(self) -> int:
         return len(self.devices)
 
+    def init(self, make_state):
+        """The state `make_state()` builds, computed once and written straight into every
+        device's replica."""
+        n = self.num_devices
+
+        def stacked():
+            return jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *x.shape)), make_state())
+        return jax.jit(stacked, out_shardings=self.stacked)()
+
+    def place(self, state):
+        """A state on `restore_sharding`'s device -> the replicated layout, leaf by leaf, each
+        source leaf freed once copied (the state is never held twice)."""
+        def leaf(x):
+            one = jnp.expand_dims(x, 0)
+            shards = [one] + [jax.device_put(one, d) for d in self.devices[1:]]
+            out = jax.make_array_from_single_device_arrays((self.num_devices, *x.shape),
+                                                           self.stacked, shards)
+            if isinstance(x, jax.Array) and one is not x:
+                x.delete()
+            return out
+        return jax.tree.map(leaf, state)
+
     def replicate(self, state):
+        """A host state -> the replicated layout."""
         n = self.num_devices
         stacked = jax.tree.map(lambda x: np.broadcast_to(x, (n, *np.shape(x))), state)
         return jax.device_put(stacked, self.stacked)
 
+    def local_state(self, state):
+        """Replica 0 as arrays on the first device (one device-side copy, no host copy)."""
+        first = jax.tree.map(lambda x: x.addressable_data(0), state)
+        return _drop_leading_axis(first)
+
+    def for_checkpoint(self, state):
+        return self.local_state(state)  # the layout-free form, whatever the device count
+
     def unreplicate(self, state):
         """The host copy of a replicated state (replica 0; all replicas are equal)."""
-        return jax.device_get(jax.tree.map(lambda x: x[0], state))
+        return jax.device_get(jax.tree.map(lambda x: x.addressable_data(0)[0], state))
 
     def shard(self, batch):
         n = self.num_devices
@@ -53,13 +92,19 @@ class PmapStrategy:
         return jax.device_put(per_device, self.stacked)
 
     def compile(self, step_fn):
-        """step_fn(state, batch) -> (state, metrics); metrics come back for replica 0."""
-        pstep = jax.pmap(step_fn, axis_name=AXIS, devices=self.devices, donate_argnums=(0,))
+        """step_fn(state, batch) -> (state, metrics); metrics keep their device axis (read
+        them with `metrics_to_host`), so nothing is sliced or fetched per step."""
+        return jax.pmap(step_fn, axis_name=AXIS, devices=self.devices, donate_argnums=(0,))
 
-        def run(state, batch):
-            state, metrics = pstep(state, batch)
-            return state, jax.tree.map(lambda m: m[0], metrics)
-        return run
+    @staticmethod
+    def metrics_to_host(metrics) -> dict:
+        """{name: float} of replica 0 (the task averaged them over devices)."""
+        return {k: float(np.ravel(v)[0]) for k, v in jax.device_get(metrics).items()}
+
+
+@jax.jit
+def _drop_leading_axis(tree):
+    return jax.tree.map(lambda x: x[0], tree)
 
 
 class JitStrategy:
@@ -70,13 +115,27 @@ class JitStrategy:
         self.mesh = Mesh(np.array(self.devices), (AXIS,))
         self.replicated = NamedSharding(self.mesh, P())
         self.batch_sharding = NamedSharding(self.mesh, P(AXIS))
+        self.restore_sharding = self.replicated
 
     @property
     def num_devices(self) -> int:
         return len(self.devices)
 
+    def init(self, make_state):
+        return jax.jit(make_state, out_shardings=self.replicated)()
+
+    def place(self, state):
+        return state  # restored with `restore_sharding`, already in place
+
     def replicate(self, state):
         return jax.device_put(state, self.replicated)
+
+    def local_state(self, state):
+        """One device's replica: the same buffers, no copy."""
+        return jax.tree.map(lambda x: x.addressable_data(0), state)
+
+    def for_checkpoint(self, state):
+        return state  # global arrays: orbax writes one replica
 
     def unreplicate(self, state):
         return jax.device_get(state)
@@ -89,6 +148,10 @@ class JitStrategy:
     def compile(self, step_fn):
         return jax.jit(step_fn, in_shardings=(self.replicated, self.batch_sharding),
                        out_shardings=(self.replicated, self.replicated), donate_argnums=(0,))
+
+    @staticmethod
+    def metrics_to_host(metrics) -> dict:
+        return {k: float(v) for k, v in jax.device_get(metrics).items()}
 
 
 def make_strategy(name: str, devices=None):
