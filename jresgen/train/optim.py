@@ -5,7 +5,7 @@ import optax
 from jresgen.errors import UserError
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "warmup_cosine", "step")
+SCHEDULES = ("constant", "warmup_cosine", "step", "linear")
 
 
 def make_schedule(opt: ml_collections.ConfigDict, learning_rate: float, total_steps: int):
@@ -20,6 +20,8 @@ def make_schedule(opt: ml_collections.ConfigDict, learning_rate: float, total_st
         return optax.warmup_cosine_decay_schedule(
             init_value=0.0, peak_value=learning_rate, warmup_steps=warmup,
             decay_steps=total, end_value=learning_rate * opt.final_lr_fraction)
+    if opt.schedule == "linear":  # SNGAN's decay to learning_rate * final_lr_fraction
+        return optax.linear_schedule(learning_rate, learning_rate * opt.final_lr_fraction, total)
     if opt.schedule == "step":
         boundaries = {int(f * total): opt.decay_factor for f in opt.decay_boundaries}
         return optax.piecewise_constant_schedule(learning_rate, boundaries)
