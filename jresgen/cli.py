@@ -35,11 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = verbs.add_parser("eval", help="quality figures of the latest checkpoint")
     evaluate.add_argument("--workdir", required=True)
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    evaluate.add_argument("--step", type=int, help="checkpoint step (default: the latest)")
 
     sample = verbs.add_parser("sample", help="draw samples from a generative model")
     sample.add_argument("--workdir", required=True)
     sample.add_argument("--num", type=int, help="number of samples (default 64; 1 with --size)")
     sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--step", type=int, help="checkpoint step (default: the latest)")
     sample.add_argument("--size", type=_size, metavar="HxW",
                         help="output size, for models that generate any size (texture nets)")
     sample.add_argument("--class", dest="label", type=int, metavar="K",
@@ -52,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     upscale.add_argument("--workdir", required=True)
     upscale.add_argument("input", metavar="IN", help="image file (RGB, grayscale or RGBA)")
     upscale.add_argument("output", metavar="OUT", help="output image; format from the suffix")
+    upscale.add_argument("--step", type=int, help="checkpoint step (default: the latest)")
     upscale.add_argument("--tile", type=int, help="LR tile size (default: the config's)")
     upscale.add_argument("--overlap", type=int, help="LR tile overlap (default: the config's)")
 
@@ -126,9 +129,9 @@ def _eval(args, overrides) -> int:
     from jresgen.train.loop import evaluate_workdir, load_workdir
 
     if args.json:
-        print(json.dumps(evaluate_workdir(args.workdir)))
+        print(json.dumps(evaluate_workdir(args.workdir, step=args.step)))
     else:
-        config, task, state, eval_data = load_workdir(args.workdir)
+        config, task, state, eval_data = load_workdir(args.workdir, step=args.step)
         summary, _ = task.evaluate(config, state, eval_data)
         print(f"{args.workdir} at step {int(state.step)}")
         print(task.format_report(summary))
@@ -147,7 +150,7 @@ def _upscale(args, overrides) -> int:
     if _family_of(args.workdir) != "sr":
         raise UserError(f"{args.workdir} holds a {_family_of(args.workdir)!r} model; "
                         f"upscale needs an SR one")
-    config, task, state, _ = load_workdir(args.workdir)
+    config, task, state, _ = load_workdir(args.workdir, step=args.step, with_eval_data=False)
     tiling = config.tiling.to_dict()
     tiling.update({k: v for k, v in (("tile", args.tile), ("overlap", args.overlap)) if v})
     if tiling["tile"] <= 2 * tiling["overlap"]:
@@ -205,7 +208,7 @@ def _sample(args, overrides) -> int:
     if family is not None and not hasattr(get_task(family), "sample_images"):
         raise UserError(f"{args.workdir} holds a {family!r} model, which cannot sample; "
                         f"sample needs a generative one (e.g. gan, vae)")
-    config, task, state, _ = load_workdir(args.workdir)
+    config, task, state, _ = load_workdir(args.workdir, step=args.step, with_eval_data=False)
     images, labels = task.sample_images(config, state, num, args.seed, size=args.size,
                                         label=args.label)
     images = np.asarray(images)
