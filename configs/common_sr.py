@@ -2,6 +2,7 @@
 import ml_collections
 
 from jresgen.config import base_config
+from jresgen.data.degradation import RANDOM_DEFAULTS
 
 
 def sr_config(scale: int, num_blocks: int, features: int) -> ml_collections.ConfigDict:
@@ -20,7 +21,12 @@ def sr_config(scale: int, num_blocks: int, features: int) -> ml_collections.Conf
         name="photos_sr",
         patch_size=48,  # LR pixels; HR crops are patch_size * scale
         train_images=(),  # () = the default split, see jresgen/data/photos.py
-        valid_images=()))
+        valid_images=(),
+        # How LR inputs are made (jresgen/data/degradation.py): "bicubic", the papers'
+        # protocol, or "random", Real-ESRGAN-style blur/resize/noise/JPEG drawn per sample
+        # from the ranges in `random` (also the eval panel's "random" entry).
+        degradation="bicubic",
+        random=ml_collections.ConfigDict(dict(RANDOM_DEFAULTS))))
     # LR tile size, overlap and tiles per batch used by eval and upscale: bounds memory.
     config.tiling = ml_collections.ConfigDict(dict(tile=128, overlap=16, tile_batch=4))
     return config

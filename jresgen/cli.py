@@ -2,7 +2,7 @@
 
     jresgen train   --config configs/sr_x2.py --workdir runs/sr [--config.KEY=VALUE ...]
     jresgen eval    --workdir runs/sr [--json]
-    jresgen upscale --workdir runs/sr IN.png OUT.png
+    jresgen upscale --workdir runs/sr IN.png OUT.png [--ensemble]   (or IN_DIR OUT_DIR)
     jresgen sample  --workdir runs/gan [--num 64] [--seed S] [--size HxW] [--class K] OUT.png|OUT.npz
 
 A user's mistake prints one line on stderr and exits with status 2; no traceback.
@@ -52,8 +52,13 @@ def _parser() -> argparse.ArgumentParser:
 
     upscale = verbs.add_parser("upscale", help="super-resolve an image file (SR work dirs)")
     upscale.add_argument("--workdir", required=True)
-    upscale.add_argument("input", metavar="IN", help="image file (RGB, grayscale or RGBA)")
-    upscale.add_argument("output", metavar="OUT", help="output image; format from the suffix")
+    upscale.add_argument("input", metavar="IN", help="image file (RGB, grayscale or RGBA), or "
+                                                     "a folder of them")
+    upscale.add_argument("output", metavar="OUT", help="output image, format from the suffix; "
+                                                       "for a folder IN, the output folder "
+                                                       "(same file names)")
+    upscale.add_argument("--ensemble", action="store_true",
+                         help="x8 self-ensemble: average over flips and transposes (8x slower)")
     upscale.add_argument("--step", type=int, help="checkpoint step (default: the latest)")
     upscale.add_argument("--tile", type=int, help="LR tile size (default: the config's)")
     upscale.add_argument("--overlap", type=int, help="LR tile overlap (default: the config's)")
@@ -141,12 +146,31 @@ def _eval(args, overrides) -> int:
 def _upscale(args, overrides) -> int:
     import numpy as np
 
+def _upscale_jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
+    """(input, output) paths for a folder IN: every file in it, to the same name in `dst`."""
+    files = sorted(p for p in src.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise UserError(f"input folder {src} holds no files to upscale")
+    if dst.exists() and not dst.is_dir():
+        raise UserError(f"output {dst} must be a folder when the input is a folder")
+    if dst.resolve() == src.resolve():
+        raise UserError(f"output folder {dst} must differ from the input folder")
+    if not dst.parent.is_dir():
+        raise UserError(f"output directory does not exist: {dst.parent}")
+    return [(p, dst / p.name) for p in files]
+
+
     from jresgen.data.image_io import read_image, write_image
     from jresgen.data.resize import bicubic_resize, to_uint8
+    from PIL import Image
     from jresgen.train.loop import load_workdir
 
-    out = _output_path(args.output)
-    rgb, alpha, grayscale = read_image(args.input)
+    folder = Path(args.input).is_dir()
+    if folder:
+        jobs = _upscale_jobs(Path(args.input), Path(args.output))
+    else:
+        jobs = [(Path(args.input), _output_path(args.output))]
+        read_image(args.input)  # a bad input is reported before the model loads
     if _family_of(args.workdir) != "sr":
         raise UserError(f"{args.workdir} holds a {_family_of(args.workdir)!r} model; "
                         f"upscale needs an SR one")
@@ -156,14 +180,32 @@ def _upscale(args, overrides) -> int:
     if tiling["tile"] <= 2 * tiling["overlap"]:
         raise UserError(f"--tile {tiling['tile']} must exceed twice the overlap "
                         f"{tiling['overlap']}")
-    sr = np.clip(task.super_resolve(config, state, rgb, **tiling), 0.0, 1.0)
-    if grayscale:
-        sr = sr.mean(axis=-1, keepdims=True)
-    if alpha is not None:
-        up = bicubic_resize(alpha[..., None], sr.shape[0], sr.shape[1])
-        sr = np.concatenate([sr, np.clip(up, 0.0, 1.0)], axis=-1)
-    write_image(out, to_uint8(sr))
-    print(f"{args.input} {rgb.shape[1]}x{rgb.shape[0]} -> {out} {sr.shape[1]}x{sr.shape[0]}")
+    upscale = task.upscaler(config, state, args.ensemble, **tiling)
+    skipped = []
+    for src, out in jobs:
+        try:
+            if out.suffix.lower() not in Image.registered_extensions():
+                raise UserError(f"unknown image format for {out}")
+            rgb, alpha, grayscale = read_image(src)
+        except UserError:
+            if not folder:
+                raise
+            skipped.append(src.name)
+            continue
+        sr = np.clip(upscale(rgb), 0.0, 1.0)
+        if grayscale:
+            sr = sr.mean(axis=-1, keepdims=True)
+        if alpha is not None:
+            up = bicubic_resize(alpha[..., None], sr.shape[0], sr.shape[1])
+            sr = np.concatenate([sr, np.clip(up, 0.0, 1.0)], axis=-1)
+        write_image(out, to_uint8(sr))
+        print(f"{src} {rgb.shape[1]}x{rgb.shape[0]} -> {out} {sr.shape[1]}x{sr.shape[0]}")
+    if skipped:
+        message = f"skipped {len(skipped)} unreadable file(s) in {args.input}: " \
+                  f"{', '.join(skipped)}"
+        if len(skipped) == len(jobs):
+            raise UserError(message)
+        print(f"jresgen: {message}", file=sys.stderr)
     return 0
 
 

@@ -6,7 +6,7 @@ from jresgen.errors import UserError
 
 def _photos_sr(config):
     from jresgen.data.photos import SR_TRAIN_PHOTOS, SR_VALID_PHOTOS, load_photo
-    from jresgen.data.sr import SRTrainSource, make_pairs
+    from jresgen.data.sr import make_pairs, train_source
 
     d, scale = config.data, config.model.scale
     train_names = tuple(d.train_images) or SR_TRAIN_PHOTOS
@@ -15,9 +15,9 @@ def _photos_sr(config):
     if overlap:
         raise UserError(f"images in both splits: {', '.join(sorted(overlap))}")
     try:
-        train = make_pairs({n: load_photo(n) for n in train_names}, scale)
         valid = make_pairs({n: load_photo(n) for n in valid_names}, scale)
-        source = SRTrainSource(train, scale, d.patch_size, config.batch_size, config.seed)
+        source = train_source({n: load_photo(n) for n in train_names}, d, scale,
+                              config.batch_size, config.seed)
     except ValueError as e:
         raise UserError(str(e)) from e
     return source, valid

@@ -4,11 +4,16 @@ validation.
 A train source is random-access: `batch(step)` is a pure function of (seed, step), so a resumed
 run sees exactly the batches an uninterrupted one would, whatever the device count. Any source
 with that method (and `batch_size`) plugs into the loop, e.g. one over a TFDS dataset.
+
+`data.degradation` picks how LR inputs are made (jresgen/data/degradation.py): "bicubic" pairs
+are made once per image and cropped; "random" crops HR and degrades each crop on the fly.
 """
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from jresgen.data.degradation import DEGRADATIONS, RandomDegradation
 from jresgen.data.resize import degrade, mod_crop
 
 
@@ -63,3 +68,66 @@ class SRTrainSource:
                 lr, hr = lr.transpose(1, 0, 2), hr.transpose(1, 0, 2)
             lrs[i], hrs[i] = lr, hr
         return {"lr": lrs, "hr": hrs}
+
+
+def _augment(image: np.ndarray, flip_h, flip_v, transpose) -> np.ndarray:
+    if flip_h:
+        image = image[:, ::-1]
+    if flip_v:
+        image = image[::-1]
+    return image.transpose(1, 0, 2) if transpose else image
+
+
+class DegradingTrainSource:
+    """Global batches like SRTrainSource's, each LR crop made from its HR crop by a degradation
+    drawn for that sample (Real-ESRGAN's on-the-fly pipeline).
+
+    Sample i of step t depends only on (seed, t, i): it does not change with the batch size,
+    the device count or the order samples are made in. The HR crop carries `margin` extra LR
+    pixels on each side, so mirrored borders of blur and resize kernels stay outside the kept
+    centre.
+    """
+
+    def __init__(self, images: dict[str, np.ndarray], degradation: RandomDegradation,
+                 patch_size: int, batch_size: int, seed: int):
+        self.degradation, self.scale = degradation, degradation.scale
+        self.patch, self.margin = patch_size, degradation.margin()
+        self.batch_size, self.seed = batch_size, seed
+        s, crop = self.scale, patch_size + 2 * self.margin
+        self.images = [mod_crop(img.astype(np.float32) / 255.0, s) for img in images.values()]
+        for name, img in zip(images, self.images):
+            if min(img.shape[:2]) < crop * s:
+                raise ValueError(f"image {name} is smaller than the HR crop {crop * s} "
+                                 f"(LR patch {patch_size} plus a margin of {self.margin})")
+
+    def sample(self, step: int, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(LR [p, p, 3], HR [p*s, p*s, 3]) of sample `index` of batch `step`."""
+        rng = np.random.default_rng((self.seed, step, index))
+        s, p, m = self.scale, self.patch, self.margin
+        crop = (p + 2 * m) * s
+        image = self.images[rng.integers(len(self.images))]
+        # Crops start on the LR grid, as in the bicubic source.
+        y = rng.integers((image.shape[0] - crop) // s + 1) * s
+        x = rng.integers((image.shape[1] - crop) // s + 1) * s
+        hr = _augment(image[y:y + crop, x:x + crop], *rng.integers(2, size=3))
+        lr = self.degradation(hr, rng)
+        return lr[m:m + p, m:m + p], hr[m * s:(m + p) * s, m * s:(m + p) * s]
+
+    def batch(self, step: int) -> dict[str, np.ndarray]:
+        # Tiny matrix products: BLAS threads only contend with XLA's for the same cores.
+        with threadpool_limits(1):
+            samples = [self.sample(step, i) for i in range(self.batch_size)]
+        return {"lr": np.stack([lr for lr, _ in samples]),
+                "hr": np.stack([hr for _, hr in samples])}
+
+
+def train_source(images: dict[str, np.ndarray], data, scale: int, batch_size: int, seed: int):
+    """The train source for `data.degradation` over uint8 HR `images` (ValueError if the
+    config does not fit)."""
+    kind = data.get("degradation", "bicubic")  # work dirs from before the key existed
+    if kind == "bicubic":
+        return SRTrainSource(make_pairs(images, scale), scale, data.patch_size, batch_size, seed)
+    if kind == "random":
+        return DegradingTrainSource(images, RandomDegradation(data.random, scale),
+                                    data.patch_size, batch_size, seed)
+    raise ValueError(f"data.degradation must be one of {', '.join(DEGRADATIONS)}, got {kind!r}")

@@ -2,6 +2,11 @@
 
 Batches are {"lr": [B, h, w, 3], "hr": [B, h*s, w*s, 3]}, RGB in [0, 1]. The loss is L1 (EDSR)
 or L2 (SRResNet's MSE), chosen by `config.model.loss`.
+
+Evaluation scores the validation photos under the training protocol (bicubic LR: the summary's
+"mean" and "images") and under every degradation of the fixed panel in
+jresgen/data/degradation_panel.py ("degradations"), always against bicubic upsampling of the
+same LR image.
 """
 import functools
 
@@ -10,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jresgen.data.degradation_panel import PANEL, panel_lr
 from jresgen.data.resize import bicubic_resize, to_uint8, quantize
 from jresgen.metrics import sr_metrics
 from jresgen.models import sr as sr_models
@@ -89,25 +95,75 @@ def super_resolve(config, state: TrainState, lr: np.ndarray, tile: int = 128,
     return out[:h * s, :w * s]
 
 
-def evaluate(config, state: TrainState, pairs) -> tuple[dict, dict]:
-    """Model and bicubic PSNR/SSIM per validation image and their mean; and a
-    bicubic | model | ground truth strip per image (uint8) for the samples directory."""
+# The eight symmetries of the square as (flip rows, flip columns, transpose); each is its own
+# inverse once the order is reversed, see `_undo`.
+DIHEDRAL = tuple((fv, fh, t) for t in (0, 1) for fv in (0, 1) for fh in (0, 1))
+
+
+def _do(image, fv, fh, t):
+    image = image[::-1] if fv else image
+    image = image[:, ::-1] if fh else image
+    return image.transpose(1, 0, 2) if t else image
+
+
+def _undo(image, fv, fh, t):
+    image = image.transpose(1, 0, 2) if t else image
+    image = image[:, ::-1] if fh else image
+    return image[::-1] if fv else image
+
+
+def self_ensemble(upscale, lr: np.ndarray) -> np.ndarray:
+    """EDSR's x8 self-ensemble: `upscale` ([h, w, C] -> [h*s, w*s, C]) applied to the eight
+    flips/transposes of `lr`, each output mapped back and the eight averaged."""
+    outputs = [_undo(upscale(np.ascontiguousarray(_do(lr, *g))), *g) for g in DIHEDRAL]
+    return np.mean(outputs, axis=0)
+
+
+def upscaler(config, state: TrainState, ensemble: bool = False, **tiling):
+    """`lr -> sr`: `super_resolve` with the config's tiling (overridden by `tiling`), through
+    the x8 self-ensemble if `ensemble`."""
+    tiling = {**config.tiling.to_dict(), **tiling}
+
+    def upscale(lr):
+        return super_resolve(config, state, lr, **tiling)
+    return functools.partial(self_ensemble, upscale) if ensemble else upscale
+
+
+def _means(images: dict) -> dict:
+    return {kind: {k: float(np.mean([img[kind][k] for img in images.values()]))
+                   for k in ("psnr_y", "ssim_y", "psnr_rgb")} for kind in ("model", "bicubic")}
+
+
+def evaluate(config, state: TrainState, pairs, ensemble: bool = False) -> tuple[dict, dict]:
+    """Model and bicubic PSNR/SSIM per validation image and their mean, under the training
+    protocol and under each panel degradation; and a bicubic | model | ground truth strip per
+    image (uint8) for the samples directory. `ensemble` scores the x8 self-ensemble."""
     s = config.model.scale
-    images, strips = {}, {}
+    upscale = upscaler(config, state, ensemble)
+    random_ranges = config.data.get("random")
+    panel = {name: {} for name in PANEL}
+    strips = {}
     for pair in pairs:
         hr_h, hr_w = pair.hr.shape[:2]
-        sr = quantize(super_resolve(config, state, pair.lr, **config.tiling.to_dict()))
-        bicubic = quantize(bicubic_resize(pair.lr, hr_h, hr_w))
-        images[pair.name] = {"model": sr_metrics(sr, pair.hr, s),
-                             "bicubic": sr_metrics(bicubic, pair.hr, s)}
-        strips[pair.name] = to_uint8(np.concatenate([bicubic, sr, pair.hr], axis=1))
-    mean = {kind: {k: float(np.mean([img[kind][k] for img in images.values()]))
-                   for k in ("psnr_y", "ssim_y", "psnr_rgb")} for kind in ("model", "bicubic")}
-    return {"mean": mean, "images": images}, strips
+        for name in PANEL:
+            lr = pair.lr if name == "bicubic" else panel_lr(name, pair.hr, s, random_ranges,
+                                                            pair.name)
+            sr = quantize(upscale(lr))
+            bicubic = quantize(bicubic_resize(lr, hr_h, hr_w))
+            panel[name][pair.name] = {"model": sr_metrics(sr, pair.hr, s),
+                                      "bicubic": sr_metrics(bicubic, pair.hr, s)}
+            if name == "bicubic":
+                strips[pair.name] = to_uint8(np.concatenate([bicubic, sr, pair.hr], axis=1))
+    images = panel["bicubic"]  # the papers' protocol: today's "mean" and "images"
+    summary = {"mean": _means(images), "images": images,
+               "degradations": {name: _means(per_image) for name, per_image in panel.items()},
+               "degradation_images": panel}
+    return summary, strips
 
 
 def format_report(summary: dict) -> str:
-    """A table of the `evaluate` summary for people."""
+    """Tables of the `evaluate` summary for people: the training protocol per image, then
+    Y-PSNR per panel degradation and image."""
     lines = [f"{'image':<22}{'':>8}{'PSNR-Y':>9}{'SSIM-Y':>9}{'PSNR-RGB':>10}"]
     for name, result in [*summary["images"].items(), ("mean", summary["mean"])]:
         for kind in ("bicubic", "model"):
@@ -116,6 +172,24 @@ def format_report(summary: dict) -> str:
                          f"{m['psnr_y']:9.3f}{m['ssim_y']:9.4f}{m['psnr_rgb']:10.3f}")
     gain = summary["mean"]["model"]["psnr_y"] - summary["mean"]["bicubic"]["psnr_y"]
     lines.append(f"model - bicubic, mean PSNR-Y: {gain:+.3f} dB")
+    if "degradation_images" not in summary:
+        return "\n".join(lines)
+    panel = summary["degradation_images"]
+    names = list(next(iter(panel.values())))
+    lines += ["", "PSNR-Y gain over bicubic upsampling of the same LR, per degradation (dB):",
+              f"{'degradation':<24}" + "".join(f"{n[:12]:>13}" for n in names) +
+              f"{'mean':>9}{'bicubic':>9}{'model':>9}"]
+    gains, worst = [], None
+    for deg, per_image in panel.items():
+        row = [per_image[n]["model"]["psnr_y"] - per_image[n]["bicubic"]["psnr_y"]
+               for n in names]
+        mean = summary["degradations"][deg]
+        lines.append(f"{deg:<24}" + "".join(f"{g:+13.3f}" for g in row) +
+                     f"{mean['model']['psnr_y'] - mean['bicubic']['psnr_y']:+9.3f}"
+                     f"{mean['bicubic']['psnr_y']:9.3f}{mean['model']['psnr_y']:9.3f}")
+        gains.append(np.mean(row))
+        worst = min(row) if worst is None else min(worst, *row)
+    lines.append(f"panel mean gain {np.mean(gains):+.3f} dB; worst image {worst:+.3f} dB")
     return "\n".join(lines)
 
 
