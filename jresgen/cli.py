@@ -143,9 +143,6 @@ def _eval(args, overrides) -> int:
     return 0
 
 
-def _upscale(args, overrides) -> int:
-    import numpy as np
-
 def _upscale_jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
     """(input, output) paths for a folder IN: every file in it, to the same name in `dst`."""
     files = sorted(p for p in src.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -160,9 +157,12 @@ def _upscale_jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
     return [(p, dst / p.name) for p in files]
 
 
+def _upscale(args, overrides) -> int:
+    import numpy as np
+    from PIL import Image
+
     from jresgen.data.image_io import read_image, write_image
     from jresgen.data.resize import bicubic_resize, to_uint8
-    from PIL import Image
     from jresgen.train.loop import load_workdir
 
     folder = Path(args.input).is_dir()
