@@ -20,9 +20,10 @@ def make_norm(kind: str, *, train: bool = False, axis_name: str | None = None,
     if kind == "none":
         return None
     if kind == "batch":
+        # a caller's scale_init (DCGAN's N(1, 0.02)) replaces the default
         return lambda **kw: nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                                         epsilon=1e-5, axis_name=axis_name,
-                                         scale_init=scale_init, dtype=dtype, **kw)
+                                         epsilon=1e-5, axis_name=axis_name, dtype=dtype,
+                                         **{"scale_init": scale_init, **kw})
     if kind == "instance":
         return lambda **kw: nn.InstanceNorm(epsilon=1e-5, scale_init=scale_init, dtype=dtype,
                                             **kw)
