@@ -37,21 +37,24 @@ def get_config(variant=None):
     config.model = ml_collections.ConfigDict(dict(
         features=(32, 64, 128),  # the 9x9 conv's width, then the two strided convs'
         num_blocks=5, norm="instance", dtype="float32"))
-    config.features = default_features_config("random")  # style layers: all five scales
+    config.features = default_features_config("random")
+    # Style statistics at four scales (5x5 random filters on the image pooled 1, 2, 4, 8 times:
+    # up to 40 pixels across), so 64-pixel crops fit and a CPU trains in minutes.
+    config.features.layers = ("scale0", "scale1", "scale2", "scale3")
     config.style = ml_collections.ConfigDict(dict(
         image="immunohistochemistry",  # a built-in name (jresgen/data/exemplars.py) or a path
         size=256,  # the style image's longer side, in pixels (0: as it is)
         content_layer="scale1",  # the feature layer whose responses the output keeps
         content_weight=1.0, style_weight=5.0, tv_weight=1.0))
     config.data = ml_collections.ConfigDict(dict(
-        name="photo_crops", patch_size=128,
+        name="photo_crops", patch_size=64,  # Johnson et al. train on 256
         train_images=(), valid_images=()))  # () = the split of jresgen/data/photos.py
-    config.total_steps = 600
+    config.total_steps = 800
     config.batch_size = 4
     config.learning_rate = 1e-3
     config.log_every = 25
-    config.eval_every = 300
-    config.checkpoint_every = 300
+    config.eval_every = 200
+    config.checkpoint_every = 200
     if variant == "tiny":
         return tiny(config)
     if variant is not None:
