@@ -59,15 +59,29 @@ def vae_config(image_size: int, channels: int, levels: int) -> ml_collections.Co
         latent_dim=16, features=(32, 64),  # one ResidualDownBlock (halving) per entry
         norm="none", activation="silu",
         beta=1.0,  # weight of the KL term; 1 trains the ELBO proper
+        prior="standard",  # N(0, I), or "mixture": learned mixture of Gaussians (models/vae.py)
+        prior_components=10,  # of the mixture prior
         dtype="float32"))
+    config.evaluation = evaluation_config("")
     # Grids written at each evaluation and by `jresgen sample`.
     config.sampling = ml_collections.ConfigDict(dict(grid_rows=8, grid_cols=8, interp_steps=8,
                                                      zoom=2))
     return config
 
 
+def evaluation_config(classifier_workdir: str) -> ml_collections.ConfigDict:
+    """FID/KID of a generative model's samples (jresgen/train/scoring.py; README "Generative
+    evaluation"): `classifier_workdir` is a classifier trained on the same data ("" skips)."""
+    return ml_collections.ConfigDict(dict(
+        classifier_workdir=classifier_workdir,
+        num_samples=0,  # 0: as many as the real test split (the floor's count)
+        kid_subset_size=1000,  # capped at the smaller set (450 test digits)
+        kid_subsets=100))
+
+
 def tiny_vae(config):
     config = tiny_schedule(config)
+    config.evaluation.classifier_workdir = ""
     config.model.latent_dim, config.model.features = 4, (8, 8)
     config.sampling.grid_rows, config.sampling.grid_cols, config.sampling.interp_steps = 2, 4, 3
     return config

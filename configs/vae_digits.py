@@ -17,6 +17,8 @@ from common_digits import apply_variant, digits_data, tiny_vae, vae_config
 def get_config(variant=None):
     config = vae_config(image_size=16, channels=1, levels=17)
     config.data = digits_data(16, resize="bilinear")
+    # FID/KID against runs/classifier_digits (configs/classifier_digits.py, the same 16x16 data)
+    config.evaluation.classifier_workdir = "runs/classifier_digits"
     config.total_steps = 2000
     config.batch_size = 64
     config.learning_rate = 1e-3

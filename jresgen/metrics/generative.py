@@ -139,3 +139,13 @@ class GenerativeScorer:
                 "real_test_class_histogram": self.real_test_histogram,
                 "num_real_train": self.num_real_train, "num_real_test": self.num_real_test,
                 "feature_network": self.network.name}
+
+
+def format_scores(summary: dict) -> str:
+    """One line for a report: a score dict's figures beside their floors, and the coverage."""
+    hist = summary["class_histogram"]
+    return (f"FID {summary['fid']:.2f} (floor {summary['fid_floor']:.2f}), "
+            f"KID {summary['kid']:.3f} +- {summary.get('kid_std', float('nan')):.3f} "
+            f"(floor {summary['kid_floor']:.3f}) of {summary['num_samples']} samples vs "
+            f"{summary.get('num_real_train', '?')} real training images; "
+            f"classes seen {sum(1 for c in hist if c)}/{len(hist)}: {hist}")

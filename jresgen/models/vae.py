@@ -9,8 +9,17 @@ Likelihood p(x|z): an independent categorical over the `levels` intensity levels
 pixel and channel (PixelCNN's softmax; 17 levels for sklearn's digits, 256 for 8-bit images).
 It is a proper distribution over the discrete data, so -log p(x) is in nats and bits per
 dimension mean what they mean in the literature; it makes no assumption of smoothness
-between neighbouring levels. The prior is N(0, I); q(z|x) is a diagonal Gaussian sampled
-with the reparameterisation trick, z = mean + exp(logvar / 2) * eps.
+between neighbouring levels. q(z|x) is a diagonal Gaussian sampled with the
+reparameterisation trick, z = mean + exp(logvar / 2) * eps.
+
+The prior p(z), `prior=`:
+  "standard": N(0, I); the KL term is KL(q(z|x) || p(z)) in closed form.
+  "mixture":  a learned mixture of `prior_components` diagonal Gaussians (means, log-variances
+              and weights are parameters trained with the rest by the ELBO, whose optimal prior
+              is the aggregate posterior). The KL term is the one-sample Monte Carlo estimate
+              log q(z|x) - log p(z) at the z the decoder sees: unbiased, so the negative ELBO is
+              still an upper bound on -log p(x) in expectation. Samples drawn from it land where
+              the encoder puts real images, where N(0, I) samples decode to stroke fragments.
 """
 from typing import Any, Sequence
 
@@ -68,6 +77,38 @@ class Decoder(nn.Module):
         return logits.reshape(*x.shape[:3], self.channels, self.levels)
 
 
+def diagonal_gaussian_log_prob(z, mean, logvar):
+    """log N(z; mean, diag(exp(logvar))) summed over the last axis."""
+    return -0.5 * jnp.sum(jnp.log(2 * jnp.pi) + logvar + (z - mean) ** 2 * jnp.exp(-logvar),
+                          axis=-1)
+
+
+class MixturePrior(nn.Module):
+    """p(z) = sum_k w_k N(z; mu_k, diag(exp(logvar_k))), w = softmax(weight_logits)."""
+    latent_dim: int
+    components: int
+
+    def setup(self):
+        # Means spread like N(0, I) samples, so the components start apart; unit variances.
+        self.means = self.param("means", nn.initializers.normal(1.0),
+                                (self.components, self.latent_dim))
+        self.logvars = self.param("logvars", nn.initializers.zeros,
+                                  (self.components, self.latent_dim))
+        self.weight_logits = self.param("weight_logits", nn.initializers.zeros,
+                                        (self.components,))
+
+    def log_prob(self, z):
+        """z [B, D] -> log p(z) [B]."""
+        per_component = diagonal_gaussian_log_prob(z[:, None], self.means, self.logvars)
+        return jax.nn.logsumexp(per_component + jax.nn.log_softmax(self.weight_logits), axis=-1)
+
+    def sample(self, eps, u):
+        """z [B, D] from eps [B, D] ~ N(0, I) and u [B] ~ U(0, 1) (picks the component)."""
+        cumulative = jnp.cumsum(jax.nn.softmax(self.weight_logits))
+        k = jnp.minimum(jnp.searchsorted(cumulative, u), self.components - 1)
+        return self.means[k] + jnp.exp(0.5 * self.logvars[k]) * eps
+
+
 class VAE(nn.Module):
     image_size: int
     channels: int = 1
@@ -77,9 +118,13 @@ class VAE(nn.Module):
     norm: str = "none"
     activation: str = "silu"
     axis_name: str | None = None
+    prior: str = "standard"  # or "mixture"
+    prior_components: int = 10
     dtype: Any = jnp.float32
 
     def setup(self):
+        if self.prior not in ("standard", "mixture"):
+            raise ValueError(f"prior must be 'standard' or 'mixture', got {self.prior!r}")
         if self.image_size % 2 ** len(self.features):
             raise ValueError(f"image_size {self.image_size} must be divisible by "
                              f"2^{len(self.features)} (one halving per encoder stage)")
@@ -88,6 +133,8 @@ class VAE(nn.Module):
         self.encoder = Encoder(self.latent_dim, tuple(self.features), **common)
         self.decoder = Decoder(self.image_size, self.channels, self.levels,
                                tuple(reversed(self.features)), **common)
+        if self.prior == "mixture":
+            self.mixture = MixturePrior(self.latent_dim, self.prior_components)
 
     def encode(self, x, train: bool = False):
         """x [B, S, S, C] in [0, 1] -> (mean, logvar), each [B, latent_dim]."""
@@ -97,11 +144,23 @@ class VAE(nn.Module):
         """z [B, latent_dim] -> logits [B, S, S, C, levels] of p(x|z)."""
         return self.decoder(z, train)
 
+    def kl(self, z, mean, logvar):
+        """The KL term per sample [B] for z drawn from q(z|x) = N(mean, exp(logvar)): closed
+        form against N(0, I), else log q(z|x) - log p(z)."""
+        if self.prior == "standard":
+            return gaussian_kl(mean, logvar)
+        return diagonal_gaussian_log_prob(z, mean, logvar) - self.mixture.log_prob(z)
+
+    def sample_prior(self, eps, u):
+        """z [B, latent_dim] ~ p(z) from eps [B, latent_dim] ~ N(0, I), u [B] ~ U(0, 1)."""
+        return eps if self.prior == "standard" else self.mixture.sample(eps, u)
+
     def __call__(self, x, eps, train: bool = False):
-        """(logits of p(x|z), mean, logvar) with z = mean + sigma * eps, eps [B, latent_dim]."""
+        """(logits of p(x|z), mean, logvar, KL term [B]) with z = mean + sigma * eps,
+        eps [B, latent_dim]."""
         mean, logvar = self.encode(x, train)
         z = mean + jnp.exp(0.5 * logvar) * eps
-        return self.decode(z, train), mean, logvar
+        return self.decode(z, train), mean, logvar, self.kl(z, mean, logvar)
 
 
 def gaussian_kl(mean, logvar):
@@ -126,5 +185,6 @@ def categorical_mean(logits):
 def build(cfg, axis_name=None) -> VAE:
     return VAE(image_size=cfg.image_size, channels=cfg.channels, levels=cfg.levels,
                latent_dim=cfg.latent_dim, features=tuple(cfg.features), norm=cfg.norm,
-               activation=cfg.activation, axis_name=axis_name,
+               activation=cfg.activation, prior=cfg.get("prior", "standard"),
+               prior_components=cfg.get("prior_components", 10), axis_name=axis_name,
                dtype=jnp.dtype(cfg.get("dtype", "float32")))

@@ -3,7 +3,8 @@
 Batches are {"image": [B, H, W, C] in [0, 1] on the data's `levels` levels, ...}. The loss is
 the negative ELBO per image, recon + beta * KL, where recon = -log p(x|z) with one z per
 image (jresgen/models/vae.py: categorical likelihood) and KL is the closed form against
-N(0, I); the batch mean is minimised. beta = 1 is the ELBO proper.
+N(0, I) (`model.prior = "standard"`) or, with a learned mixture prior, the one-sample estimate
+log q(z|x) - log p(z) at that same z; the batch mean is minimised. beta = 1 is the ELBO proper.
 
 Randomness: the eps of sample k of a global batch comes from the state's key folded with the
 step and with k (the global index, not the device's), so 1 and N devices draw the same z.
@@ -11,6 +12,9 @@ Evaluation folds the key with a tag and the test sample's index instead.
 
 Figures (per image, test split): recon_nats, kl_nats and nll_nats = recon + KL (beta = 1):
 an upper bound on -log p(x), also as bits_per_dim = nll_nats / (H * W * C * ln 2).
+With `config.evaluation.classifier_workdir` set, evaluation adds FID/KID of
+`evaluation.num_samples` prior samples (the decoder's expected images) and their class
+histogram (jresgen/metrics/generative.py).
 """
 import functools
 import math
@@ -23,10 +27,12 @@ import optax
 from jresgen.data.batching import padded_batches
 from jresgen.data.image_io import image_grid
 from jresgen.errors import UserError
+from jresgen.metrics.generative import format_scores
 from jresgen.models import vae as vae_models
 from jresgen.tasks.state import TrainState, mean_over_devices, step_rng
 
 EVAL_TAG = 0x7E57  # keeps evaluation's draws apart from any training step's
+COMPONENT_TAG = 0xC0  # keeps the mixture prior's component draws apart from its eps
 
 
 def build_model(config, axis_name=None):
@@ -49,9 +55,8 @@ def negative_elbo(model, variables, images, eps, beta: float, *, train=False, mu
     loss = recon + beta * kl."""
     levels = to_levels(images, model.levels)
     out = model.apply(variables, images, eps, train=train, mutable=mutable)
-    (logits, mean, logvar), new_state = out if mutable is not False else (out, None)
+    (logits, _, _, kl), new_state = out if mutable is not False else (out, None)
     recon = vae_models.categorical_nll(logits, levels)
-    kl = vae_models.gaussian_kl(mean, logvar)
     return (recon + beta * kl, recon, kl), new_state
 
 
@@ -104,6 +109,12 @@ def _decode_mean(model, variables, z):
 
 
 @functools.partial(jax.jit, static_argnames=("model",))
+def _decode_prior(model, variables, eps, u):
+    z = model.apply(variables, eps, u, method=vae_models.VAE.sample_prior)
+    return vae_models.categorical_mean(model.apply(variables, z, method=vae_models.VAE.decode))
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
 def _encode_mean(model, variables, images):
     return model.apply(variables, images, method=vae_models.VAE.encode)[0]
 
@@ -142,6 +153,11 @@ def evaluate(config, state: TrainState, test) -> tuple[dict, dict]:
         "prior_samples": sample(config, state, s.grid_cols * s.grid_rows, config.seed),
         "interpolations": _interpolations(model, variables, images, s),
     }
+    if test.get("scorer") is not None:
+        scorer = test["scorer"]
+        num = scorer.default_num_samples(config.evaluation.num_samples)
+        samples, _ = sample_images(config, state, num, config.seed)
+        summary.update(scorer.score(samples))
     return summary, grids
 
 
@@ -166,14 +182,33 @@ def _interpolations(model, variables, images, s):
     return image_grid(rows.reshape(-1, *images.shape[1:]), s.interp_steps + 2, s.zoom)
 
 
-def sample(config, state: TrainState, num: int, seed: int) -> np.ndarray:
-    """`num` images from the prior, z_k from PRNGKey(seed) folded with k, shown as the decoder's
-    expected image; a uint8 grid [rows * S, cols * S, C] (cols = ceil(sqrt(num)))."""
+def sample_images(config, state: TrainState, num: int, seed: int, *, size=None, label=None):
+    """(`num` images from the prior, float32 [N, S, S, C] in [0, 1], None): sample k decodes
+    z_k ~ p(z) drawn from PRNGKey(seed) folded with k, shown as the decoder's expected image.
+    The VAE is fixed-size and unconditional: `size` and `label` must be None."""
+    if size is not None:
+        raise UserError(f"a VAE has a fixed output size ({config.model.image_size}x"
+                        f"{config.model.image_size}); --size is for texture models")
+    if label is not None:
+        raise UserError("this VAE is unconditional: it takes no --class")
     if num <= 0:
         raise UserError(f"the number of samples must be positive, got {num}")
     model, variables = build_model(config), _variables(state)
-    z = sample_eps(jax.random.PRNGKey(seed), jnp.arange(num), config.model.latent_dim)
-    images = np.asarray(_decode_mean(model, variables, z))
+    rng, index = jax.random.PRNGKey(seed), jnp.arange(num)
+    eps = sample_eps(rng, index, config.model.latent_dim)
+    u = jax.vmap(lambda i: jax.random.uniform(
+        jax.random.fold_in(jax.random.fold_in(rng, COMPONENT_TAG), i)))(index)
+    images = []
+    for start in range(0, num, config.data.eval_batch_size):
+        stop = start + config.data.eval_batch_size
+        images.append(np.asarray(_decode_prior(model, variables, eps[start:stop],
+                                               u[start:stop])))
+    return np.concatenate(images).astype(np.float32), None
+
+
+def sample(config, state: TrainState, num: int, seed: int) -> np.ndarray:
+    """sample_images as a uint8 grid [rows * S, cols * S, C] (cols = ceil(sqrt(num)))."""
+    images, _ = sample_images(config, state, num, seed)
     return image_grid(images, math.ceil(math.sqrt(num)), config.sampling.zoom)
 
 
@@ -192,12 +227,17 @@ def sample_images(config, state: TrainState, num: int, seed: int, *, size=None, 
 
 
 def format_report(summary: dict) -> str:
-    return (f"test negative ELBO {summary['nll_nats']:.2f} nats/image "
-            f"({summary['bits_per_dim']:.4f} bits/dim over {summary['dims']} dims) = "
-            f"recon {summary['recon_nats']:.2f} + KL {summary['kl_nats']:.2f}; "
-            f"{summary['count']} test images")
+    report = (f"test negative ELBO {summary['nll_nats']:.2f} nats/image "
+              f"({summary['bits_per_dim']:.4f} bits/dim over {summary['dims']} dims) = "
+              f"recon {summary['recon_nats']:.2f} + KL {summary['kl_nats']:.2f}; "
+              f"{summary['count']} test images")
+    if "fid" in summary:
+        report += "\n" + format_scores(summary)
+    return report
 
 
 def eval_headline(summary: dict) -> dict[str, float]:
-    return {"test_nll_nats": summary["nll_nats"], "test_bits_per_dim": summary["bits_per_dim"],
-            "test_kl_nats": summary["kl_nats"]}
+    headline = {"test_nll_nats": summary["nll_nats"],
+                "test_bits_per_dim": summary["bits_per_dim"], "test_kl_nats": summary["kl_nats"]}
+    headline.update({k: summary[k] for k in ("fid", "kid") if k in summary})
+    return headline
