@@ -195,3 +195,19 @@ def load_vae(model, flax_params) -> None:
     pairs["project.bias"] = (dec + ("project", "bias"), _unflattened_dense(model.top, False))
     pairs.update(conv_assignments("logits", dec + ("logits",)))
     load(model, pairs, flax_params)
+
+
+def load_style(model, flax_params) -> None:
+    """jresgen.models.style.TransformerNet -> benchmarks.torch_reference.style.TransformerNet."""
+    layers = [("conv1", "in1", "in"), ("conv2", "in2", "down1"), ("conv3", "in3", "down2"),
+              ("deconv1", "in4", "up1"), ("deconv2", "in5", "up2")]
+    pairs = {}
+    for conv, norm, name in layers:
+        pairs.update(conv_assignments(f"{conv}.conv2d", (f"{name}_conv", "conv")))
+        pairs.update(_norm_assignments(norm, (f"{name}_norm",)))
+    for i in range(len(model.res)):
+        for k in ("1", "2"):
+            pairs.update(conv_assignments(f"res.{i}.conv{k}.conv2d", (f"res{i + 1}", f"conv{k}")))
+            pairs.update(_norm_assignments(f"res.{i}.in{k}", (f"res{i + 1}", f"norm{k}")))
+    pairs.update(conv_assignments("deconv3.conv2d", ("out_conv", "conv")))
+    load(model, pairs, flax_params)
