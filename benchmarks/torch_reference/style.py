@@ -104,7 +104,6 @@ class StyleLoss(nn.Module):
                  tv_weight):
         super().__init__()
         self.features = features
-        self.num_style = len(style_grams)
         for i, g in enumerate(style_grams):
             self.register_buffer(f"gram{i}", g)
         self.weights = (content_weight, style_weight, tv_weight)
@@ -115,7 +114,7 @@ class StyleLoss(nn.Module):
         feats = self.features(out)
         content = torch.mean((feats[-1] - target) ** 2) / (torch.mean(target ** 2) + 1e-12)
         style = out.new_zeros(())
-        for i, f in enumerate(feats[:self.num_style]):
+        for i, f in enumerate(feats[:-1] + [out - 0.5]):  # style layers, then the pixels
             t = getattr(self, f"gram{i}")
             style = style + torch.mean((gram_matrix(f) - t) ** 2) / (torch.mean(t ** 2) + 1e-12)
         tv = torch.mean((out[:, :, 1:] - out[:, :, :-1]) ** 2) + \

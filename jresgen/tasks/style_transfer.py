@@ -9,8 +9,11 @@ net (jresgen/models/style.py) maps a crop to its stylised version; the loss is
 
 with features from jresgen/models/features.py (`config.features`; fixed random multi-scale
 filters by default) and S_l the Gram matrices of the style image (`config.style.image`: a
-built-in name or a file path). Both feature terms are relative errors, so the weights do not
-depend on the extractor's scale. The state carries the extractor's parameters and the style's
+built-in name or a file path). The style layers end with the centred pixels themselves: random
+filters respond to contrast far more than to the mean colour (a net trained without that layer
+matched the style's feature Grams with a nearly black image), and the pixels' Gram matrix holds
+the style's mean colour and colour covariance. Both feature terms are relative errors, so the
+weights do not depend on the extractor's scale. The state carries the extractor's parameters and the style's
 Gram matrices (`state.model_state`): a work directory stylises without the style image.
 """
 import functools
@@ -70,11 +73,17 @@ def init_state(config, rng, batch, make_optimizer) -> TrainState:
         style = jnp.zeros((1, extractor.min_size, extractor.min_size, 3))
     else:
         style = jnp.asarray(style_image(config))[None]
-    feats = extractor.apply(extractor.params, style)[:num_style]
+    feats = _style_layers(extractor.apply(extractor.params, style), num_style, style)
     grams = {f"layer{i}": gram_matrix(f)[0] for i, f in enumerate(feats)}
     tx, _ = make_optimizer()
     return TrainState.create(params=params, tx=tx, rng=state_rng,
                              model_state={"features": extractor.params, "style_grams": grams})
+
+
+def _style_layers(features, num_style, images) -> list:
+    """The feature maps the style loss compares: the extractor's style layers, then the centred
+    pixels (colour statistics)."""
+    return list(features[:num_style]) + [images - 0.5]
 
 
 def _grams(model_state) -> list:
@@ -90,7 +99,8 @@ def losses(config, model_state, images, outputs) -> dict:
     content = jnp.mean(jnp.square(out_feats[-1] - content_target)) / \
         (jnp.mean(jnp.square(content_target)) + 1e-12)
     targets = _grams(model_state)
-    style = gram_loss(out_feats[:num_style], targets, inverse_norm_weights(targets))
+    style = gram_loss(_style_layers(out_feats, num_style, outputs), targets,
+                      inverse_norm_weights(targets))
     tv = jnp.mean(jnp.square(outputs[:, 1:] - outputs[:, :-1])) + \
         jnp.mean(jnp.square(outputs[:, :, 1:] - outputs[:, :, :-1]))
     s = config.style
