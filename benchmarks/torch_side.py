@@ -45,12 +45,18 @@ def make_optimizer(config, params):
     if opt.name == "adam":
         return torch.optim.Adam(params, lr=config.learning_rate, betas=(opt.b1, opt.b2),
                                 eps=opt.eps)
+    # jresgen decays only weights with ndim > 1 (jresgen.train.optim.decay_mask): the same
+    # split as two parameter groups.
+    params = list(params)
+    groups = [{"params": [p for p in params if p.ndim > 1], "weight_decay": opt.weight_decay},
+              {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
     if opt.name == "adamw":  # optax.adamw and torch AdamW both decay decoupled, times the lr
-        return torch.optim.AdamW(params, lr=config.learning_rate, betas=(opt.b1, opt.b2),
-                                 eps=opt.eps, weight_decay=opt.weight_decay)
+        return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(opt.b1, opt.b2),
+                                 eps=opt.eps)
     if opt.name == "sgd":  # optax: decay added to the gradient before momentum, as torch does
-        return torch.optim.SGD(params, lr=config.learning_rate, momentum=opt.momentum,
-                               nesterov=opt.nesterov, weight_decay=opt.weight_decay)
+        return torch.optim.SGD(groups, lr=config.learning_rate, momentum=opt.momentum,
+                               nesterov=opt.nesterov)
     raise NotImplementedError(f"no PyTorch mirror for optimizer {opt.name!r}")
 
 
@@ -62,12 +68,8 @@ def build(family, config, exchange_dir, device):
     if exchange_dir:
         params, expected = exchange.load(exchange_dir, family.name)
         family.adapter.load_params(model, params)
-        model.eval()
         batch = family.adapter.make_batch(config, config.batch_size)
-        args = [torch.from_numpy(a) for a in family.adapter.model_args(config, batch)]
-        with torch.no_grad():
-            x, _ = family.adapter.torch_batch(config, batch, "cpu", torch.float32)
-            got = family.adapter.torch_output(model(x, *args[1:]))  # extra inputs: VAE's eps
+        got = family.adapter.torch_check_output(config, model, batch)
         rel_err = float(np.abs(got - expected).max() / np.abs(expected).max())
     model.to(device).train()
     return model, rel_err
@@ -78,27 +80,18 @@ def train_step(family, config, batch_np, *, mode: str, device: str, dtype: str, 
     import torch
     dev = torch_device(device)
     model, rel_err = build(family, config, exchange_dir, dev)
-    optimizer = make_optimizer(config, model.parameters())
-    loss_fn = family.adapter.torch_loss(config)
     x, y = family.adapter.torch_batch(config, batch_np, dev, torch.float32)
     result = {"params": sum(p.numel() for p in model.parameters()),
               "forward_rel_error_vs_jresgen": rel_err, "mode": mode,
               "threads": torch.get_num_threads()}
     if mode == "eager":
-        with autocast(dev, dtype):
-            result["flops_torch"] = _counted_flops(model, loss_fn, x, y)
-    net = model
-    if mode == "compile":
-        net = torch.compile(model)
-
+        result["flops_torch"] = family.adapter.torch_flops(config, model, x, y, dev, dtype)
+    # zero_grad, loss, backward, optimizer step(s): families.Adapter.torch_step
+    step = family.adapter.torch_step(config, model, mode, dev, dtype)
     losses = []
 
     def call():
-        optimizer.zero_grad(set_to_none=True)
-        with autocast(dev, dtype):
-            loss = loss_fn(net(x), y)
-        loss.backward()
-        optimizer.step()
+        loss = step(x, y)
         losses.append(loss.detach())
         return loss
 
@@ -118,16 +111,6 @@ def train_step(family, config, batch_np, *, mode: str, device: str, dtype: str, 
     if dev.type == "cuda":
         result["memory"]["device_peak_mb"] = torch.cuda.max_memory_allocated() / 2 ** 20
     return result
-
-
-def _counted_flops(model, loss_fn, x, y) -> float:
-    """FlopCounterMode's count of one forward + backward (optimizer math is not counted)."""
-    from torch.utils.flop_counter import FlopCounterMode
-    counter = FlopCounterMode(display=False)
-    with counter:
-        loss_fn(model(x), y).backward()
-    model.zero_grad(set_to_none=True)
-    return float(counter.get_total_flops())
 
 
 def _rss_mb() -> float:

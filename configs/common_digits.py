@@ -19,7 +19,9 @@ def digits_data(image_size: int, resize: str = "bilinear",
 
 def classifier_config(arch: str, image_size: int, **model) -> ml_collections.ConfigDict:
     config = base_config("classifier")
-    config.model = ml_collections.ConfigDict(dict(arch=arch, num_classes=10, **model))
+    # dtype: the computation's (bfloat16 on accelerators); parameters stay float32.
+    config.model = ml_collections.ConfigDict(dict(arch=arch, num_classes=10,
+                                                  **{"dtype": "float32", **model}))
     config.data = digits_data(image_size)
     return config
 

@@ -13,7 +13,8 @@ from jresgen.config import base_config
 
 def get_config(variant=None):
     config = base_config("classifier")
-    config.model = ml_collections.ConfigDict(dict(arch="resnet20", num_classes=10))
+    config.model = ml_collections.ConfigDict(dict(arch="resnet20", num_classes=10,
+                                                  dtype="float32"))
     config.data = ml_collections.ConfigDict(dict(
         name="cifar10", image_size=32, pad_crop=4, random_flip=True, eval_batch_size=500))
     config.total_steps = 64_000

@@ -315,3 +315,18 @@ def test_bfloat16_train_step_computes_in_bfloat16():
     new_state, metrics = jax.jit(step)(state, batch)
     assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(new_state.params))
     assert np.isfinite(float(metrics["loss"]))
+
+
+@pytest.mark.parametrize("name", ["sgd", "adamw"])
+def test_weight_decay_skips_biases_and_norm_scales(name):
+    from jresgen.config import base_config
+    from jresgen.train.optim import make_optimizer
+    opt = base_config("sr").optimizer
+    opt.name, opt.weight_decay = name, 0.1
+    tx, _ = make_optimizer(opt, 0.1, 10)
+    params = {"conv": {"kernel": jnp.ones((3, 3, 2, 2)), "bias": jnp.ones(2)},
+              "norm": {"scale": jnp.ones(2)}}
+    updates, _ = tx.update(jax.tree.map(jnp.zeros_like, params), tx.init(params), params)
+    assert float(jnp.abs(updates["conv"]["kernel"]).min()) > 0  # decayed
+    assert float(jnp.abs(updates["conv"]["bias"]).max()) == 0
+    assert float(jnp.abs(updates["norm"]["scale"]).max()) == 0

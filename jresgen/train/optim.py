@@ -1,4 +1,5 @@
 """optax optimizers and learning-rate schedules from a config's `optimizer` section."""
+import jax
 import ml_collections
 import optax
 
@@ -29,19 +30,25 @@ def make_schedule(opt: ml_collections.ConfigDict, learning_rate: float, total_st
                     f"got {opt.schedule!r}")
 
 
+def decay_mask(params):
+    """True for the weights weight decay applies to: kernels and embeddings (ndim > 1), not
+    biases nor norm scales and offsets (as flax's ImageNet example decays only ndim > 1)."""
+    return jax.tree.map(lambda p: p.ndim > 1, params)
+
+
 def make_optimizer(opt: ml_collections.ConfigDict, learning_rate: float, total_steps: int):
     """Returns (tx, schedule). Gradient clipping by global norm comes first when
-    `grad_clip_norm` > 0."""
+    `grad_clip_norm` > 0; weight decay (adamw, sgd) skips biases and norm parameters."""
     schedule = make_schedule(opt, learning_rate, total_steps)
     if opt.name == "adam":
         tx = optax.adam(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps)
     elif opt.name == "adamw":
         tx = optax.adamw(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps,
-                         weight_decay=opt.weight_decay)
+                         weight_decay=opt.weight_decay, mask=decay_mask)
     elif opt.name == "sgd":
         tx = optax.sgd(schedule, momentum=opt.momentum or None, nesterov=opt.nesterov)
         if opt.weight_decay:
-            tx = optax.chain(optax.add_decayed_weights(opt.weight_decay), tx)
+            tx = optax.chain(optax.add_decayed_weights(opt.weight_decay, mask=decay_mask), tx)
     else:
         raise UserError(f"optimizer.name must be one of {', '.join(OPTIMIZERS)}, got {opt.name!r}")
     if opt.grad_clip_norm > 0:
