@@ -27,8 +27,11 @@ class Progress:
             self.tick(step)
             self.bar.set_postfix(shown)
         else:
+            # The loop's rate leaves out compilation, evaluation and checkpoints; the mean
+            # since the start is the fallback (the first window has no rate of its own).
             elapsed = time.perf_counter() - self.t0
-            rate = (step - self.start) / elapsed if elapsed > 0 else 0.0
+            rate = metrics.get("steps_per_sec") or \
+                ((step - self.start) / elapsed if elapsed > 0 else 0.0)
             eta = (self.total - step) / rate if rate > 0 else float("nan")
             text = " ".join(f"{k}={v}" for k, v in shown.items())
             print(f"step {step}/{self.total} {text} {rate:.2f} steps/s eta {eta:.0f}s",
