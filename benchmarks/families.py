@@ -12,7 +12,72 @@ import numpy as np
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-class SRAdapter:
+class Adapter:
+    """What the harness asks of every family. The defaults fit a one-network model trained on
+    one loss (SR, classifiers, the VAE); a family with another kind of step (the GAN)
+    overrides them."""
+    breakdown = True  # the forward / backward / conv-pass breakdown applies
+    # A constant learning rate on both sides: the torch optimizers run without a scheduler
+    # here, and jresgen's schedule costs a few scalar ops; the loss columns stay comparable.
+    config_overrides = ("optimizer.schedule=constant",)
+
+    @staticmethod
+    def jax_params(state):
+        """The trainable parameters of jresgen's state (counted on both sides)."""
+        return state.params
+
+    @classmethod
+    def jax_export(cls, task, config, state, batch):
+        """(the parameter tree the torch side loads, the output it must reproduce): the
+        model's eval-mode forward on the benchmark batch."""
+        model = task.build_model(config)
+        out = model.apply({"params": state.params, **state.model_state},
+                          *cls.model_args(config, batch), train=False)
+        return state.params, np.asarray(cls.jax_output(out))
+
+    @classmethod
+    def torch_check_output(cls, config, model, batch):
+        """The torch model's version of jax_export's output (weights already loaded)."""
+        import torch
+        model.eval()
+        args = [torch.from_numpy(a) for a in cls.model_args(config, batch)]
+        with torch.no_grad():
+            x, _ = cls.torch_batch(config, batch, "cpu", torch.float32)
+            return cls.torch_output(model(x, *args[1:]))  # extra inputs: VAE's eps
+
+    @classmethod
+    def torch_step(cls, config, model, mode, device, dtype):
+        """`step(x, y) -> loss`: zero_grad, the config's loss, backward, the torch.optim mirror
+        of the config's optimizer; the model torch.compile'd (forward and backward) in mode
+        'compile', the optimizer eager."""
+        import torch
+        from benchmarks.torch_side import autocast, make_optimizer
+        optimizer = make_optimizer(config, model.parameters())
+        loss_fn = cls.torch_loss(config)
+        net = torch.compile(model) if mode == "compile" else model
+
+        def step(x, y):
+            optimizer.zero_grad(set_to_none=True)
+            with autocast(device, dtype):
+                loss = loss_fn(net(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        return step
+
+    @classmethod
+    def torch_flops(cls, config, model, x, y, device, dtype) -> float:
+        """FlopCounterMode's count of one forward + backward (optimizer math is not counted)."""
+        from torch.utils.flop_counter import FlopCounterMode
+        from benchmarks.torch_side import autocast
+        counter = FlopCounterMode(display=False)
+        with autocast(device, dtype), counter:
+            cls.torch_loss(config)(model(x), y).backward()
+        model.zero_grad(set_to_none=True)
+        return float(counter.get_total_flops())
+
+
+class SRAdapter(Adapter):
     """Super-resolution: batches {"lr", "hr"} in [0, 1], L1 or L2 loss on the output."""
 
     @staticmethod
@@ -79,7 +144,7 @@ class SRAdapter:
         return out.detach().permute(0, 2, 3, 1).cpu().numpy()
 
 
-class ClassifierAdapter:
+class ClassifierAdapter(Adapter):
     """Classification: batches {"image" in [0, 1], "label" int32}, softmax cross-entropy."""
 
     @staticmethod
@@ -148,7 +213,7 @@ class ClassifierAdapter:
         return out.detach().cpu().numpy()
 
 
-class VAEAdapter:
+class VAEAdapter(Adapter):
     """VAE: batches {"image"} on the data's levels; loss = mean negative ELBO, one z per image.
     Each side draws eps with its own RNG inside the step (same shapes, different numbers)."""
 
@@ -219,6 +284,119 @@ class VAEAdapter:
         return out[0].detach().permute(0, 3, 4, 1, 2).cpu().numpy()
 
 
+class GANAdapter(Adapter):
+    """GANs: batches {"image": [B, n_dis, H, W, C] in [0, 1]} (one real batch per D update,
+    jresgen/data/gan.py); one step = n_dis discriminator updates and one generator update on
+    both sides (torch_reference/gan.TrainStep mirrors jresgen/tasks/gan.train_step). Each side
+    draws its latents with its own RNG inside the step, so the loss columns agree in size, not
+    digit for digit; the equivalence test feeds jresgen's latents to torch and checks equality.
+    The transfer check compares D(G(z)) in training mode (BatchNorm batch statistics, one
+    power iteration of spectral norm) for a fixed z."""
+    breakdown = False  # two networks and two losses: the one-model cuts do not apply
+    config_overrides = ("optimizer.g.schedule=constant", "optimizer.d.schedule=constant")
+
+    @staticmethod
+    def make_batch(config, batch_size: int, seed: int = 0) -> dict:
+        m = config.model
+        rng = np.random.default_rng(seed)
+        return {"image": rng.random((batch_size, config.gan.n_dis, m.resolution, m.resolution,
+                                     m.channels), dtype=np.float32)}
+
+    @staticmethod
+    def model_args(config, batch) -> tuple:
+        """(z,): the fixed latents of the transfer check."""
+        z = np.random.default_rng(1).standard_normal((batch["image"].shape[0],
+                                                      config.model.z_dim))
+        return (z.astype(np.float32),)
+
+    @staticmethod
+    def jax_params(state):
+        return {"generator": state.g_params, "discriminator": state.d_params}
+
+    @classmethod
+    def jax_export(cls, task, config, state, batch):
+        g, d = task.build_model(config)
+        (z,) = cls.model_args(config, batch)
+        fake, _ = g.apply({"params": state.g_params, **state.g_state}, z, train=True,
+                          mutable=list(state.g_state))
+        out, _ = d.apply({"params": state.d_params, **state.d_state}, fake, train=True,
+                         mutable=list(state.d_state))
+        tree = {"generator": state.g_params, "discriminator": state.d_params,
+                "spectral_norm": state.d_state.get("spectral_norm", {})}
+        return tree, np.asarray(out)
+
+    @classmethod
+    def torch_check_output(cls, config, model, batch):
+        import copy
+
+        import torch
+        (z,) = cls.model_args(config, batch)
+        with torch.no_grad():  # a copy: training mode moves BatchNorm and power-iteration state
+            return copy.deepcopy(model).train()(torch.from_numpy(z)).numpy()
+
+    @staticmethod
+    def torch_model(config):
+        from benchmarks.torch_reference import gan
+        return gan.from_config(config.model)
+
+    @staticmethod
+    def load_params(model, tree):
+        from benchmarks.torch_reference import transfer
+        transfer.load_gan(model, tree)
+
+    @staticmethod
+    def torch_batch(config, batch, device, dtype):
+        """(real images [B, n_dis, C, H, W] in [-1, 1], None)."""
+        import torch
+        real = torch.from_numpy(batch["image"]).permute(0, 1, 4, 2, 3).contiguous() * 2 - 1
+        return real.to(device, dtype), None
+
+    @staticmethod
+    def torch_trainer(config, model, mode="eager"):
+        """torch_reference/gan.TrainStep with the config's two optimizers (torch.optim mirrors
+        of optimizer.g and optimizer.d); G and D torch.compile'd in mode 'compile'."""
+        import types
+
+        import torch
+        from benchmarks.torch_reference.gan import TrainStep
+        from benchmarks.torch_side import make_optimizer
+
+        def optimizer(name, net):
+            section = config.optimizer[name]
+            lr = section.get("learning_rate", config.learning_rate)
+            return make_optimizer(types.SimpleNamespace(optimizer=section, learning_rate=lr),
+                                  net.parameters())
+        nets = ((torch.compile(model.generator), torch.compile(model.discriminator))
+                if mode == "compile" else (None, None))
+        return TrainStep(model, optimizer("g", model.generator),
+                         optimizer("d", model.discriminator), config.gan.loss,
+                         separate=config.model.arch == "dcgan", generator=nets[0],
+                         discriminator=nets[1])
+
+    @classmethod
+    def torch_step(cls, config, model, mode, device, dtype):
+        from benchmarks.torch_side import autocast
+        trainer = cls.torch_trainer(config, model, mode)
+
+        def step(x, y):
+            with autocast(device, dtype):
+                return trainer.step(x)
+        return step
+
+    @classmethod
+    def torch_flops(cls, config, model, x, y, device, dtype) -> float:
+        """FlopCounterMode's count of one whole GAN step, on a copy (the step trains it)."""
+        import copy
+
+        from torch.utils.flop_counter import FlopCounterMode
+        from benchmarks.torch_side import autocast
+        trainer = cls.torch_trainer(config, copy.deepcopy(model))
+        counter = FlopCounterMode(display=False)
+        with autocast(device, dtype), counter:
+            trainer.step(x)
+        return float(counter.get_total_flops())
+
+
 @dataclasses.dataclass(frozen=True)
 class Family:
     name: str
@@ -230,9 +408,7 @@ class Family:
     def load_config(self, batch_size: int, dtype: str = "float32"):
         from jresgen.config import apply_overrides, load_config
         config = load_config(str(CONFIGS / self.config))
-        # A constant learning rate on both sides: the torch optimizers run without a scheduler
-        # here, and jresgen's schedule costs a few scalar ops; the loss columns stay comparable.
-        overrides = [f"batch_size={batch_size}", "optimizer.schedule=constant"]
+        overrides = [f"batch_size={batch_size}", *self.adapter.config_overrides]
         if "dtype" in config.model:  # jresgen's computation dtype; parameters stay float32
             overrides.append(f"model.dtype={dtype}")
         elif dtype != "float32":
@@ -255,6 +431,12 @@ FAMILIES = {f.name: f for f in (
     Family("lenet_digits", "classifier_digits.py", batch=64, adapter=ClassifierAdapter),
     Family("resnet20_cifar10", "resnet20_cifar10.py", batch=128, adapter=ClassifierAdapter),
     Family("vae_digits", "vae_digits.py", batch=64, adapter=VAEAdapter),
+    # GANs: one step is n_dis D updates and one G update (DCGAN 1 + 1, SNGAN 5 + 1). The
+    # DCGANs at their configs' batches; SNGAN-CIFAR at 4 instead of 64: its 256-wide generator
+    # at 32x32 runs six times per step, ~43 GFLOP per batch element, seconds per step here.
+    Family("dcgan_digits", "dcgan_digits.py", batch=64, adapter=GANAdapter),
+    Family("dcgan_cifar10", "dcgan_cifar10.py", batch=128, adapter=GANAdapter),
+    Family("sngan_cifar10", "sngan_cifar10.py", batch=4, adapter=GANAdapter),
 )}
 
 

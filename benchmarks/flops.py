@@ -24,13 +24,22 @@ def _eqn_macs(eqn) -> int:
     name = eqn.primitive.name
     if name == "conv_general_dilated":
         out = eqn.outvars[0].aval.shape
-        rhs = eqn.invars[1].aval.shape
-        rhs_out_dim = eqn.params["dimension_numbers"].rhs_spec[0]
+        lhs, rhs = eqn.invars[0].aval.shape, eqn.invars[1].aval.shape
+        dims = eqn.params["dimension_numbers"]
         # Each output element reads every kernel entry of its output feature (one group).
-        macs = math.prod(out) * (math.prod(rhs) // rhs[rhs_out_dim])
+        macs = math.prod(out) * (math.prod(rhs) // rhs[dims.rhs_spec[0]])
         # The input gradient of a strided conv is a conv over the zero-dilated gradient; only
         # one tap in prod(lhs_dilation) meets a non-zero, which is all the algorithm needs.
-        return macs // math.prod(eqn.params.get("lhs_dilation") or (1,))
+        macs //= math.prod(eqn.params.get("lhs_dilation") or (1,))
+        if eqn.params.get("feature_group_count", 1) == 1 == eqn.params.get("batch_group_count",
+                                                                          1):
+            # Every multiply-add also pairs one input element with one kernel entry. Where the
+            # zero padding outgrows the input (a transposed conv from 1x1 to 4x4, its weight
+            # gradient, the input gradient of a 'VALID' conv down to 1x1) fewer taps meet
+            # input elements than output elements: count those, as PyTorch counts its
+            # transposed convolutions. Elsewhere this bound is the larger one.
+            macs = min(macs, math.prod(lhs) // lhs[dims.lhs_spec[1]] * math.prod(rhs))
+        return macs
     if name == "dot_general":
         (lhs_contract, _), _ = eqn.params["dimension_numbers"]
         lhs = eqn.invars[0].aval.shape
@@ -42,8 +51,11 @@ def _count(jaxpr) -> int:
     total = 0
     for eqn in jaxpr.eqns:
         total += _eqn_macs(eqn)
+        # a scan's body runs `length` times (the GAN step's n_dis discriminator updates);
+        # no while loops occur in the benchmarked steps
+        trips = eqn.params["length"] if eqn.primitive.name == "scan" else 1
         for sub in _sub_jaxprs(eqn):
-            total += _count(sub)  # scan/while bodies would need a trip count; none occur here
+            total += trips * _count(sub)
     return total
 
 

@@ -27,10 +27,10 @@ def _rss_mb() -> float:
 def _setup(family, config, batch_np, device, dtype):
     import jax
     from jresgen.tasks import get_task
-    from jresgen.train.optim import make_optimizer
+    from jresgen.train.loop import optimizer_factory
     task = get_task(config.task)
-    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate,
-                                config.total_steps)
+    # what `jresgen train` passes: the config's optimizer, or per-network sections (a GAN's)
+    make_tx = optimizer_factory(config)
     # --dtype reaches this side as config.model.dtype (set by Family.load_config): jresgen's
     # own mixed precision, float32 parameters and bfloat16 computation.
     with jax.default_device(jax_devices(device)[0]):
@@ -44,16 +44,13 @@ def train_step(family, config, batch_np, *, strategy: str, device: str, dtype: s
     from jresgen.nn import count_params
     from jresgen.train.parallel import make_strategy
     task, state, batch = _setup(family, config, batch_np, device, dtype)
-    result = {"params": count_params(state.params)}
+    result = {"params": count_params(family.adapter.jax_params(state))}
     if exchange_dir:  # parameters and a forward output for the PyTorch side to load and check
         check_config = config.copy_and_resolve_references()
         if "dtype" in check_config.model:  # the output check is float32 on both sides
             check_config.model.dtype = "float32"
-        model = task.build_model(check_config)
-        out = model.apply({"params": state.params, **state.model_state},
-                          *family.adapter.model_args(config, batch_np), train=False)
-        exchange.save(exchange_dir, family.name, state.params,
-                      np.asarray(family.adapter.jax_output(out)))
+        tree, out = family.adapter.jax_export(task, check_config, state, batch_np)
+        exchange.save(exchange_dir, family.name, tree, out)
 
     # FLOPs of the same step on one device, from its jaxpr and from XLA's compiled executable.
     single = functools.partial(task.train_step, config=config, axis_name=None)

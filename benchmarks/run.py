@@ -167,7 +167,7 @@ def plan(args, exchange_dir: str) -> list[tuple[tuple, dict, str | None]]:
         for mode in args.torch_mode:
             spec = {"kind": "train_torch", "mode": mode, "exchange_dir": exchange_dir, **common}
             jobs.append((("families", name, "torch", mode), spec, None))
-        if args.breakdown:
+        if args.breakdown and FAMILIES[name].adapter.breakdown:
             for setting in settings:
                 jobs.append((("families", name, "breakdown", f"jax_{setting}"),
                              {"kind": "breakdown_jax", "xla_setting": setting, **common}, setting))

@@ -16,6 +16,9 @@ from benchmarks.torch_reference.resize import BicubicUpsample  # noqa: E402
 from jresgen.nn import count_params  # noqa: E402
 
 SR_FAMILIES = [name for name, f in families.FAMILIES.items() if f.adapter is families.SRAdapter]
+GAN_FAMILIES = [name for name, f in families.FAMILIES.items()
+                if f.adapter is families.GANAdapter]
+ONE_MODEL_FAMILIES = [name for name in families.FAMILIES if name not in GAN_FAMILIES]
 REL_TOL = 1e-4  # float32, relative to the largest output magnitude
 
 
@@ -66,7 +69,7 @@ def _rel_err(a, b):
     return float(np.abs(np.asarray(a) - np.asarray(b)).max() / np.abs(np.asarray(b)).max())
 
 
-@pytest.mark.parametrize("name", list(families.FAMILIES))
+@pytest.mark.parametrize("name", ONE_MODEL_FAMILIES)
 @pytest.mark.parametrize("train", [False, True])
 def test_reference_matches_jresgen(name, train):
     """Equal parameter counts; equal outputs with transferred weights, in eval mode (BatchNorm
@@ -155,7 +158,7 @@ def test_loss_gradients_and_one_optimizer_step_match(name):
                                    atol=1e-2 * config.learning_rate, err_msg=n)
 
 
-@pytest.mark.parametrize("name", list(families.FAMILIES))
+@pytest.mark.parametrize("name", ONE_MODEL_FAMILIES)
 def test_analytic_flops_match_torch_flop_counter(name):
     """The one count both sides' utilisation uses agrees with PyTorch's own counter."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -171,3 +174,185 @@ def test_analytic_flops_match_torch_flop_counter(name):
     with counter:
         family.adapter.torch_loss(config)(reference(x), y).backward()
     assert jax_flops == counter.get_total_flops()
+
+
+# ---- GANs: two networks, one step of n_dis D updates and one G update ----
+
+@pytest.fixture
+def fast_compile():
+    """The GAN tests pay for compiling a whole GAN step, not for running it."""
+    previous = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", previous)
+
+
+def _gan_small(name, batch=3):
+    """A GAN family at toy width (its layout, resolution, loss and optimizers kept), n_dis <= 2,
+    with jresgen's initial state plus noise on the weights and the BatchNorm statistics."""
+    from jresgen.tasks import gan
+    from jresgen.train.loop import optimizer_factory
+    family = families.get(name)
+    config = family.load_config(batch)
+    config.model.z_dim, config.model.g_features, config.model.d_features = 8, 8, 8
+    config.gan.n_dis = min(config.gan.n_dis, 2)
+    batch_np = family.adapter.make_batch(config, batch, seed=3)
+    state = gan.init_state(config, jax.random.PRNGKey(0), batch_np, optimizer_factory(config))
+    rng = np.random.default_rng(0)
+
+    def noise(scale, positive=False):
+        def add(p):
+            n = scale * rng.standard_normal(p.shape, dtype=np.float32)
+            return p + (np.abs(n) if positive else n)
+        return add
+    stats = {"mean": noise(0.1), "var": noise(0.1, positive=True)}
+    perturb_stats = lambda tree: {k: jax.tree_util.tree_map_with_path(
+        lambda path, v: stats[path[-1].key](v), v) if k == "batch_stats" else v
+        for k, v in tree.items()}
+    state = state.replace(g_params=jax.tree.map(noise(0.02), state.g_params),
+                          d_params=jax.tree.map(noise(0.02), state.d_params),
+                          g_state=perturb_stats(state.g_state),
+                          d_state=perturb_stats(state.d_state))
+    return family, config, batch_np, state
+
+
+def _gan_reference(family, config, state):
+    from benchmarks.torch_reference import transfer
+    reference = family.adapter.torch_model(config)
+    tree = {"generator": state.g_params, "discriminator": state.d_params,
+            "spectral_norm": state.d_state.get("spectral_norm", {})}
+    transfer.load_gan(reference, tree, state.g_state.get("batch_stats"),
+                      state.d_state.get("batch_stats"))
+    return reference
+
+
+def _sn_vectors(reference):
+    """{torch module name: weight_u} of the spectrally normalised layers."""
+    return {n: m.weight_u.clone() for n, m in reference.discriminator.named_modules()
+            if hasattr(m, "weight_u")}
+
+
+@pytest.mark.parametrize("k,s,p", [(4, 1, 0), (4, 2, 1), (3, 2, 1)])
+def test_conv_transpose_transfer(k, s, p):
+    """Flax ConvTranspose(k, stride s, padding k-1-p, transpose_kernel=True) with its kernel
+    [kh, kw, out, in] read as torch's [in, out, kh, kw] (no spatial flip) is
+    torch.nn.ConvTranspose2d(k, s, p)."""
+    import flax.linen as nn
+    from benchmarks.torch_reference.transfer import conv_kernel
+    layer = nn.ConvTranspose(5, (k, k), strides=(s, s), padding=((k - 1 - p,) * 2,) * 2,
+                             use_bias=False, transpose_kernel=True)
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 3)).astype(np.float32)
+    expected, variables = layer.init_with_output(jax.random.PRNGKey(0), x)
+    reference = torch.nn.ConvTranspose2d(3, 5, k, s, p, bias=False)
+    with torch.no_grad():
+        reference.weight.copy_(conv_kernel(variables["params"]["kernel"]))
+        got = _nhwc(reference(torch.from_numpy(x).permute(0, 3, 1, 2)))
+    assert got.shape == expected.shape
+    assert _rel_err(got, expected) <= REL_TOL
+
+
+@pytest.mark.parametrize("name", GAN_FAMILIES)
+def test_gan_reference_matches_jresgen(name, fast_compile):
+    """Equal parameter counts; G equal in eval mode (running statistics transferred) and in
+    training mode; D equal in training mode, spectral norm's power iteration included, and
+    the power-iteration vectors it leaves behind equal (u's orientation transferred right)."""
+    from jresgen.nn import count_params
+    from jresgen.tasks import gan
+    family, config, batch, state = _gan_small(name)
+    reference = _gan_reference(family, config, state)
+    assert (sum(p.numel() for p in reference.parameters())
+            == count_params(family.adapter.jax_params(state)))
+    g, d = gan.build_model(config)
+    (z,) = family.adapter.model_args(config, batch)
+    for train in (False, True):
+        expected = jax.jit(lambda v, z: g.apply(v, z, train=train, mutable=["batch_stats"]))(
+            {"params": state.g_params, **state.g_state}, z)[0]
+        with torch.no_grad():
+            got = _nhwc(reference.generator.train(train)(torch.from_numpy(z)))
+        assert got.shape == expected.shape
+        assert _rel_err(got, expected) <= REL_TOL, f"generator, train={train}"
+
+    real = batch["image"][:, 0] * 2 - 1
+    expected, d_state = jax.jit(lambda v, x: d.apply(v, x, train=True, mutable=[k for k in v if k != "params"]))(
+        {"params": state.d_params, **state.d_state}, real)
+    with torch.no_grad():
+        got = reference.discriminator.train()(torch.from_numpy(real).permute(0, 3, 1, 2))
+    assert _rel_err(got.numpy(), expected) <= REL_TOL
+    vectors = _sn_vectors(reference)
+    assert bool(vectors) == (config.model.arch == "sngan")
+    new_u = {path: leaf for path, leaf in transfer_leaves(d_state.get("spectral_norm", {}))
+             if path[-1] == "u"}
+    assert len(new_u) == len(vectors)
+    for u in new_u.values():  # each jresgen u matches exactly one torch weight_u
+        matches = [n for n, t in vectors.items() if t.shape == (u.size,)
+                   and np.allclose(t.numpy(), np.asarray(u).ravel(), atol=1e-5)]
+        assert len(matches) == 1
+
+
+def transfer_leaves(tree):
+    from benchmarks.torch_reference.transfer import _path_leaves
+    return _path_leaves(tree).items()
+
+
+@pytest.mark.parametrize("name", GAN_FAMILIES)
+def test_gan_train_step_matches(name, fast_compile):
+    """One whole GAN step (n_dis D updates, one G update, the config's loss and both Adams)
+    gives the same D loss, G loss, weights and power-iteration vectors on both sides when
+    torch is fed the latents jresgen's step draws."""
+    from jresgen.tasks import gan
+    from jresgen.tasks.state import step_rng
+    family, config, batch, state = _gan_small(name)
+    reference = _gan_reference(family, config, state)
+    b, n_dis = batch["image"].shape[:2]
+    rng = step_rng(state)
+    latents = [torch.from_numpy(np.asarray(gan.draw_latents(
+        jax.random.fold_in(rng, i), np.arange(b), (config.model.z_dim,), 0)[0]))
+        for i in range(n_dis + 1)]
+    new_state, metrics = jax.jit(functools.partial(gan.train_step, config=config))(state, batch)
+    trainer = family.adapter.torch_trainer(config, reference.train())
+    x, _ = family.adapter.torch_batch(config, batch, "cpu", torch.float32)
+    d_losses, g_loss = trainer.step(x, latents=latents, return_parts=True)
+    for got, want in ((d_losses.mean().item(), float(metrics["d_loss"])),
+                      (g_loss.item(), float(metrics["g_loss"]))):
+        assert abs(got - want) <= REL_TOL * abs(want)
+    # Adam's first steps move every weight by about lr * sign(grad): equal weights after it.
+    after = _gan_reference(family, config, new_state)
+    lr = config.learning_rate
+    for (n, p), (_, q) in zip(reference.named_parameters(), after.named_parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=0,
+                                   atol=1e-2 * lr, err_msg=n)
+    for n, u in _sn_vectors(reference).items():  # u advanced n_dis + 1 times on both sides
+        np.testing.assert_allclose(u.numpy(), _sn_vectors(after)[n].numpy(), atol=1e-4,
+                                   err_msg=n)
+
+
+@pytest.mark.parametrize("name", GAN_FAMILIES)
+def test_gan_analytic_flops_match_torch_flop_counter(name):
+    """The analytic count of jresgen's whole GAN step (the scan's n_dis D updates counted
+    n_dis times) equals FlopCounterMode's count of the PyTorch step."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from jresgen.tasks import gan
+    family, config, batch, state = _gan_small(name)
+    jax_flops = analytic_flops(functools.partial(gan.train_step, config=config), state, batch)
+    reference = _gan_reference(family, config, state)
+    trainer = family.adapter.torch_trainer(config, reference.train())
+    x, _ = family.adapter.torch_batch(config, batch, "cpu", torch.float32)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        trainer.step(x)
+    n_dis = batch["image"].shape[1]
+    assert jax_flops == counter.get_total_flops() + _power_iteration_flops(reference, n_dis)
+
+
+def _power_iteration_flops(reference, n_dis) -> int:
+    """What FlopCounterMode leaves out: spectral norm's matrix-vector products (torch.mv,
+    torch.dot, the outer product of sigma's gradient), which jresgen's jaxpr has as
+    dot_generals. Per normalised weight read as [out, in'] (M = out * in' entries), every
+    training forward does 3M + out multiply-adds (v = W^T u, u = W v, sigma = u^T W v): n_dis
+    D updates and the G update; every D update's weight gradient M + out more (sigma's)."""
+    macs = 0
+    for m in reference.discriminator.modules():
+        if hasattr(m, "weight_u"):
+            big, out = m.weight_orig.numel(), m.weight_orig.shape[0]
+            macs += (n_dis + 1) * (3 * big + out) + n_dis * (big + out)
+    return 2 * macs

@@ -211,3 +211,124 @@ def load_style(model, flax_params) -> None:
             pairs.update(_norm_assignments(f"res.{i}.in{k}", (f"res{i + 1}", f"norm{k}")))
     pairs.update(conv_assignments("deconv3.conv2d", ("out_conv", "conv")))
     load(model, pairs, flax_params)
+
+
+def _path_leaves(tree) -> dict:
+    """{path tuple: leaf}, Flax's '/'-joined variable names (spectral norm's 'conv1/kernel/u')
+    split like nested keys, so trees read back from the exchange .npz match in-memory ones."""
+    return {tuple(part for key in path for part in str(key).split("/")): leaf
+            for path, leaf in _flatten(tree)}
+
+
+def _gan_generator_assignments(model) -> dict:
+    from benchmarks.torch_reference.gan import DCGANGenerator
+    pairs = {}
+    if isinstance(model, DCGANGenerator):
+        convs = [i for i, m in enumerate(model.main) if isinstance(m, torch.nn.ConvTranspose2d)]
+        norms = [i for i, m in enumerate(model.main) if isinstance(m, torch.nn.BatchNorm2d)]
+        for k, index in enumerate(convs):  # flax [kh, kw, out, in] -> torch [in, out, kh, kw]
+            pairs.update(conv_assignments(f"main.{index}", (f"convT{k}",), bias=False))
+        for k, index in enumerate(norms):
+            pairs.update(_norm_assignments(f"main.{index}", (f"norm{k}",)))
+        return pairs
+    pairs["l1.weight"] = (("linear", "kernel"), _unflattened_dense(model.linear_features))
+    for i in range(len(model.blocks)):
+        t, f = f"blocks.{i}", (f"block{i + 1}",)
+        for c, n in (("c1", "conv1"), ("c2", "conv2"), ("c_sc", "shortcut_conv")):
+            pairs.update(conv_assignments(f"{t}.{c}", f + (n,), bias=False))
+        for b, n in (("b1", "norm1"), ("b2", "norm2")):
+            pairs.update(_norm_assignments(f"{t}.{b}", f + (n,)))
+    pairs.update(_norm_assignments("b_out", ("out_norm",)))
+    pairs.update(conv_assignments("c_out", ("out_conv",)))
+    return pairs
+
+
+def _sn_assignments(torch_name: str, flax_path: tuple, convert) -> dict:
+    """A spectrally normalised layer: torch keeps the raw weight as `weight_orig`."""
+    return {f"{torch_name}.weight_orig": (flax_path + ("kernel",), convert),
+            f"{torch_name}.bias": (flax_path + ("bias",), _vector)}
+
+
+def _gan_discriminator_assignments(model) -> tuple[dict, dict]:
+    """(parameter assignments, {torch SN module name: flax path of its layer}); the power-
+    iteration vector of layer `block1/conv1` is spectral_norm/block1/conv1_sn/conv1/kernel/u."""
+    from benchmarks.torch_reference.gan import DCGANDiscriminator
+    pairs, sn_layers = {}, {}
+    if isinstance(model, DCGANDiscriminator):
+        convs = [i for i, m in enumerate(model.main) if isinstance(m, torch.nn.Conv2d)]
+        for k, index in enumerate(convs):
+            pairs.update(conv_assignments(f"main.{index}", (f"conv{k}",), bias=False))
+            after = model.main[index + 1] if index + 1 < len(model.main) else None
+            if isinstance(after, torch.nn.BatchNorm2d):
+                pairs.update(_norm_assignments(f"main.{index + 1}", (f"norm{k}",)))
+        return pairs, sn_layers
+    for i, block in enumerate(model.blocks):
+        for c, n in (("c1", "conv1"), ("c2", "conv2"), ("c_sc", "shortcut_conv")):
+            if c == "c_sc" and block.c_sc is None:
+                continue
+            name, path = f"blocks.{i}.{c}", (f"block{i + 1}", n)
+            pairs.update(_sn_assignments(name, path, conv_kernel))
+            sn_layers[name] = path
+    pairs.update(_sn_assignments("l_out", ("linear",), dense_kernel))
+    sn_layers["l_out"] = ("linear",)
+    return pairs, sn_layers
+
+
+def _load_sn_vectors(model, sn_layers: dict, sn_tree) -> None:
+    """jresgen's u (shape [1, out]; Flax reads a kernel as [kh*kw*in, out]) is torch's weight_u
+    (torch reads the weight as [out, in*kh*kw]: the same out). weight_v is set to W^T u
+    normalised, the v torch's next training forward computes first anyway."""
+    leaves = {p: v for p, v in _path_leaves(sn_tree).items() if p[-1] == "u"}
+    used = set()
+    with torch.no_grad():
+        for name, path in sn_layers.items():
+            key = path[:-1] + (path[-1] + "_sn", path[-1], "kernel", "u")
+            used.add(key)
+            module = model.get_submodule(name)
+            u = torch.from_numpy(np.asarray(leaves[key], np.float32).reshape(-1))
+            w = module.weight_orig.reshape(module.weight_orig.shape[0], -1)
+            module.weight_u.copy_(u)
+            module.weight_v.copy_(torch.nn.functional.normalize(w.t() @ u, dim=0, eps=1e-12))
+    if set(leaves) != used:
+        raise ValueError(f"unmatched spectral-norm vectors: {sorted(set(leaves) - used)}")
+
+
+def load_gan(model, tree, g_batch_stats=None, d_batch_stats=None) -> None:
+    """jresgen's GAN -> benchmarks.torch_reference.gan.GAN. `tree` = {"generator": g_params,
+    "discriminator": d_params, "spectral_norm": D's spectral_norm collection}; BatchNorm
+    running statistics too when given."""
+    g_pairs = _gan_generator_assignments(model.generator)
+    load(model.generator, g_pairs, tree["generator"])
+    d_pairs, sn_layers = _gan_discriminator_assignments(model.discriminator)
+    load(model.discriminator, d_pairs, tree["discriminator"])
+    if sn_layers:
+        _load_sn_vectors(model.discriminator, sn_layers, tree["spectral_norm"])
+    for net, pairs, stats in ((model.generator, g_pairs, g_batch_stats),
+                              (model.discriminator, d_pairs, d_batch_stats)):
+        if stats is not None:
+            _load_running_stats(net, pairs, stats)
+
+
+def load_texture(model, flax_params) -> None:
+    """jresgen.models.texture.TextureNet -> benchmarks.torch_reference.texture.TextureNet."""
+    def block(torch_name, flax_name, module):
+        out = {}
+        for c, n in (("conv1", "norm1"), ("conv2", "norm2")):
+            out.update(conv_assignments(f"{torch_name}.{c}", (flax_name, c), bias=False))
+            out.update(_norm_assignments(f"{torch_name}.{n}", (flax_name, n)))
+        if module.shortcut is not None:
+            out.update(conv_assignments(f"{torch_name}.shortcut.0", (flax_name, "shortcut_conv"),
+                                        bias=False))
+            out.update(_norm_assignments(f"{torch_name}.shortcut.1", (flax_name, "shortcut_norm")))
+        return out
+
+    pairs = {}
+    for k in range(model.scales):
+        pairs.update(conv_assignments(f"noise_convs.{k}", (f"noise_conv_{k}",)))
+        for i, b in enumerate(model.noise_blocks[k]):
+            pairs.update(block(f"noise_blocks.{k}.{i}", f"noise_block_{k}_{i}", b))
+    for k in range(model.scales - 1):
+        for i, b in enumerate(model.join_blocks[k]):
+            pairs.update(block(f"join_blocks.{k}.{i}", f"join_block_{k}_{i}", b))
+    pairs.update(conv_assignments("to_image", ("to_image",)))
+    load(model, pairs, flax_params)
