@@ -9,6 +9,7 @@ from PIL import Image
 from conftest import CONFIGS
 from jresgen.cli import main
 from jresgen.data.degradation_panel import PANEL
+from jresgen.data.sr import dihedral, undo_dihedral
 from jresgen.tasks.sr import DIHEDRAL, self_ensemble
 
 TINY_REAL = f"{CONFIGS / 'sr_x2_real.py'}:tiny"
@@ -28,6 +29,10 @@ def _nearest_x2(image):
 def test_ensemble_of_an_equivariant_op_is_the_op():
     lr = np.random.default_rng(0).uniform(size=(5, 7, 3))
     assert len(set(DIHEDRAL)) == 8
+    views = {dihedral(lr, *g).tobytes() for g in DIHEDRAL}
+    assert len(views) == 8  # eight different images
+    for g in DIHEDRAL:
+        np.testing.assert_array_equal(undo_dihedral(dihedral(lr, *g), *g), lr)
     np.testing.assert_allclose(self_ensemble(_nearest_x2, lr), _nearest_x2(lr), atol=1e-12)
 
 
@@ -92,7 +97,7 @@ def test_ensemble_upscale_is_the_mean_of_the_eight(tmp_path, workdir):
     config, task, state, _ = load_workdir(workdir)
     plain = task.upscaler(config, state)
     lr = pixels / np.float32(255)
-    views = [task._undo(plain(np.ascontiguousarray(task._do(lr, *g))), *g) for g in DIHEDRAL]
+    views = [undo_dihedral(plain(np.ascontiguousarray(dihedral(lr, *g))), *g) for g in DIHEDRAL]
     expected = to_uint8(np.clip(np.mean(views, axis=0), 0, 1))
     with Image.open(tmp_path / "ens.png") as out:
         np.testing.assert_allclose(np.asarray(out, np.int32), expected, atol=1)

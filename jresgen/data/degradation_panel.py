@@ -12,6 +12,11 @@ made, and rounds it to uint8 levels as a stored image would be:
                            INTER_AREA at integer factors)
     gaussian_blur_bicubic  Gaussian blur of sigma scale/2 HR pixels, then jresgen's bicubic
                            (the "BD" setting of the SRMD/RDN papers, scaled to the factor)
+    bicubic_noaa           bicubic without antialiasing: the kernel samples the HR image at the
+                           LR pixel centres and aliases, as cv2.resize(INTER_CUBIC) and
+                           torch's interpolate(antialias=False) do (they use a = -0.75, this
+                           a = -0.5)
+    jpeg                   jresgen's bicubic, then saved as JPEG at quality 75 by Pillow
 
 The panel is the same for every model and every run, so figures compare across configs.
 """
@@ -21,11 +26,12 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from jresgen.data.degradation import RandomDegradation
-from jresgen.data.resize import degrade, to_uint8
+from jresgen.data.degradation import RandomDegradation, jpeg, resize
+from jresgen.data.resize import degrade, quantize, to_uint8
 
 PANEL = ("bicubic", "random", "pillow_bicubic", "skimage_antialias", "area",
-         "gaussian_blur_bicubic")
+         "gaussian_blur_bicubic", "bicubic_noaa", "jpeg")
+JPEG_QUALITY = 75
 _PANEL_SEED = 20_240_611  # the "random" entry's draws, fixed for every model
 
 
@@ -56,4 +62,8 @@ def panel_lr(name: str, hr: np.ndarray, scale: int, random_ranges=None,
     if name == "gaussian_blur_bicubic":
         sigma = scale / 2
         return degrade(ndimage.gaussian_filter(hr, (sigma, sigma, 0), mode="mirror"), scale)
+    if name == "bicubic_noaa":
+        return quantize(resize(hr, h, w, "bicubic_noaa"))
+    if name == "jpeg":
+        return jpeg(degrade(hr, scale), JPEG_QUALITY)
     raise ValueError(f"unknown panel degradation {name!r}; the panel: {', '.join(PANEL)}")

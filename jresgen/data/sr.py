@@ -33,6 +33,25 @@ def make_pairs(images: dict[str, np.ndarray], scale: int) -> list[SRPair]:
     return pairs
 
 
+def dihedral(image: np.ndarray, flip_h, flip_v, transpose) -> np.ndarray:
+    """[H, W, C] flipped left-right, then upside down, then transposed, as asked: the eight
+    symmetries of the square (EDSR's augmentation and self-ensemble)."""
+    if flip_h:
+        image = image[:, ::-1]
+    if flip_v:
+        image = image[::-1]
+    return image.transpose(1, 0, 2) if transpose else image
+
+
+def undo_dihedral(image: np.ndarray, flip_h, flip_v, transpose) -> np.ndarray:
+    """The inverse of `dihedral` with the same arguments."""
+    if transpose:
+        image = image.transpose(1, 0, 2)
+    if flip_v:
+        image = image[::-1]
+    return image[:, ::-1] if flip_h else image
+
+
 class SRTrainSource:
     """Global batches of `batch_size` aligned crops: {"lr": [B, p, p, 3], "hr": [B, p*s, p*s, 3]}.
 
@@ -59,23 +78,9 @@ class SRTrainSource:
             y, x = rng.integers(h - p + 1), rng.integers(w - p + 1)
             lr = pair.lr[y:y + p, x:x + p]
             hr = pair.hr[y * s:(y + p) * s, x * s:(x + p) * s]
-            flip_h, flip_v, transpose = rng.integers(2, size=3)
-            if flip_h:
-                lr, hr = lr[:, ::-1], hr[:, ::-1]
-            if flip_v:
-                lr, hr = lr[::-1], hr[::-1]
-            if transpose:
-                lr, hr = lr.transpose(1, 0, 2), hr.transpose(1, 0, 2)
-            lrs[i], hrs[i] = lr, hr
+            flips = rng.integers(2, size=3)
+            lrs[i], hrs[i] = dihedral(lr, *flips), dihedral(hr, *flips)
         return {"lr": lrs, "hr": hrs}
-
-
-def _augment(image: np.ndarray, flip_h, flip_v, transpose) -> np.ndarray:
-    if flip_h:
-        image = image[:, ::-1]
-    if flip_v:
-        image = image[::-1]
-    return image.transpose(1, 0, 2) if transpose else image
 
 
 class DegradingTrainSource:
@@ -109,7 +114,7 @@ class DegradingTrainSource:
         # Crops start on the LR grid, as in the bicubic source.
         y = rng.integers((image.shape[0] - crop) // s + 1) * s
         x = rng.integers((image.shape[1] - crop) // s + 1) * s
-        hr = _augment(image[y:y + crop, x:x + crop], *rng.integers(2, size=3))
+        hr = dihedral(image[y:y + crop, x:x + crop], *rng.integers(2, size=3))
         lr = self.degradation(hr, rng)
         return lr[m:m + p, m:m + p], hr[m * s:(m + p) * s, m * s:(m + p) * s]
 

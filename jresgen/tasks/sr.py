@@ -17,6 +17,7 @@ import optax
 
 from jresgen.data.degradation_panel import PANEL, panel_lr
 from jresgen.data.resize import bicubic_resize, to_uint8, quantize
+from jresgen.data.sr import dihedral, undo_dihedral
 from jresgen.metrics import sr_metrics
 from jresgen.models import sr as sr_models
 from jresgen.tasks.state import TrainState, mean_over_devices
@@ -95,27 +96,15 @@ def super_resolve(config, state: TrainState, lr: np.ndarray, tile: int = 128,
     return out[:h * s, :w * s]
 
 
-# The eight symmetries of the square as (flip rows, flip columns, transpose); each is its own
-# inverse once the order is reversed, see `_undo`.
-DIHEDRAL = tuple((fv, fh, t) for t in (0, 1) for fv in (0, 1) for fh in (0, 1))
-
-
-def _do(image, fv, fh, t):
-    image = image[::-1] if fv else image
-    image = image[:, ::-1] if fh else image
-    return image.transpose(1, 0, 2) if t else image
-
-
-def _undo(image, fv, fh, t):
-    image = image.transpose(1, 0, 2) if t else image
-    image = image[:, ::-1] if fh else image
-    return image[::-1] if fv else image
+# The eight symmetries of the square, as (flip_h, flip_v, transpose).
+DIHEDRAL = tuple((fh, fv, t) for t in (0, 1) for fv in (0, 1) for fh in (0, 1))
 
 
 def self_ensemble(upscale, lr: np.ndarray) -> np.ndarray:
     """EDSR's x8 self-ensemble: `upscale` ([h, w, C] -> [h*s, w*s, C]) applied to the eight
     flips/transposes of `lr`, each output mapped back and the eight averaged."""
-    outputs = [_undo(upscale(np.ascontiguousarray(_do(lr, *g))), *g) for g in DIHEDRAL]
+    outputs = [undo_dihedral(upscale(np.ascontiguousarray(dihedral(lr, *g))), *g)
+               for g in DIHEDRAL]
     return np.mean(outputs, axis=0)
 
 
