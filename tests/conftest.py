@@ -39,15 +39,14 @@ def train_with(config, strategy_name: str, devices, steps: int):
 
     from jresgen import data as datasets
     from jresgen.tasks import get_task
-    from jresgen.train.optim import make_optimizer
+    from jresgen.train.loop import optimizer_factory
     from jresgen.train.parallel import make_strategy
 
     task = get_task(config.task)
     strategy = make_strategy(strategy_name, devices)
     source, _ = datasets.build(config)
-    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate,
-                                config.total_steps)
-    state = task.init_state(config, jax.random.PRNGKey(0), source.batch(0), make_tx)
+    state = task.init_state(config, jax.random.PRNGKey(0), source.batch(0),
+                            optimizer_factory(config))
     step = strategy.compile(functools.partial(task.train_step, config=config,
                                               axis_name=strategy.axis_name))
     dstate, losses = strategy.replicate(state), []

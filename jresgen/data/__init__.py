@@ -39,6 +39,19 @@ def _photo_crops(config):
         raise UserError(str(e)) from e
 
 
+def _texture_patches(config):
+    from jresgen.data.texture_patches import build_texture_patches
+    try:
+        return build_texture_patches(config)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+
+
+def _texture_exemplar(config):
+    from jresgen.data.texture_exemplar import build_texture_exemplar
+    return build_texture_exemplar(config)
+
+
 def _needs_tfds(name):
     def build(config):
         raise UserError(f"dataset {name!r} needs TensorFlow Datasets: pip install "
@@ -49,6 +62,7 @@ def _needs_tfds(name):
 
 # name -> build(config) returning (train source, evaluation data)
 DATASETS = {"photos_sr": _photos_sr, "digits": _digits, "photo_crops": _photo_crops,
+            "texture_patches": _texture_patches, "texture_exemplar": _texture_exemplar,
             "mnist": _needs_tfds("mnist"), "cifar10": _needs_tfds("cifar10")}
 
 
@@ -57,4 +71,8 @@ def build(config):
     name = config.data.name
     if name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
-    return DATASETS[name](config)
+    source, eval_data = DATASETS[name](config)
+    if config.task == "gan":  # n_dis discriminator batches per step (jresgen/data/gan.py)
+        from jresgen.data.gan import StackedDraws
+        source = StackedDraws(source, config.gan.n_dis)
+    return source, eval_data

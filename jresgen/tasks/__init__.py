@@ -7,7 +7,11 @@ A task module provides:
         metrics are scalars averaged over the global batch (pmean over `axis_name` under pmap)
     evaluate(config, state, eval_data) -> (summary: JSON-able dict, images: {name: uint8 HWC})
     format_report(summary) -> str;  eval_headline(summary) -> {name: float} for metrics.jsonl
-and, for generative families, sample(config, state, num, seed) -> uint8 image grid.
+and, for generative families,
+    sample_images(config, state, num, seed, *, size=None, label=None)
+        -> (images float32 [num, H, W, C] in [0, 1], labels [num] or None)
+        `size` (H, W) for models that generate any size, `label` a class of a conditional
+        model; a model that cannot honour either raises UserError (`jresgen sample`).
 """
 import importlib
 
@@ -16,7 +20,8 @@ from jresgen.errors import UserError
 FAMILIES = {"sr": "jresgen.tasks.sr", "classifier": "jresgen.tasks.classifier",
             "vae": "jresgen.tasks.vae", "gan": "jresgen.tasks.gan",
             "separation": "jresgen.tasks.separation",
-            "style_transfer": "jresgen.tasks.style_transfer"}
+            "style_transfer": "jresgen.tasks.style_transfer",
+            "texture_net": "jresgen.tasks.texture_net"}
 
 
 def get_task(name: str):
