@@ -4,6 +4,7 @@
     jresgen eval    --workdir runs/sr [--json]
     jresgen upscale --workdir runs/sr IN.png OUT.png [--ensemble]   (or IN_DIR OUT_DIR)
     jresgen sample  --workdir runs/gan [--num 64] [--seed S] [--size HxW] [--class K] OUT.png|OUT.npz
+    jresgen texture --exemplar brick --size 256x256 OUT.png [--steps N] [--seed S]
 
 A user's mistake prints one line on stderr and exits with status 2; no traceback.
 """
@@ -63,10 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     upscale.add_argument("--tile", type=int, help="LR tile size (default: the config's)")
     upscale.add_argument("--overlap", type=int, help="LR tile overlap (default: the config's)")
 
-    from jresgen import cli_separate
+    from jresgen import cli_separate, cli_texture
     cli_separate.add_parser(verbs)
     from jresgen import cli_stylize
     cli_stylize.add_parser(verbs)
+    cli_texture.add_parser(verbs)
     return parser
 
 
@@ -79,7 +81,8 @@ def main(argv=None) -> int:
         if unknown or (overrides and args.verb != "train"):
             raise UserError(f"unrecognized arguments: {' '.join(unknown or extra)}")
         return {"train": _train, "eval": _eval, "upscale": _upscale,
-                "sample": _sample, "stylize": _stylize, "separate": _separate}[args.verb](args, overrides)
+                "sample": _sample, "stylize": _stylize, "separate": _separate,
+                "texture": _texture}[args.verb](args, overrides)
     except UserError as e:
         print(f"jresgen: error: {e}", file=sys.stderr)
         return 2
@@ -212,6 +215,11 @@ def _upscale(args, overrides) -> int:
 def _separate(args, overrides) -> int:
     from jresgen import cli_separate
     return cli_separate.run(args)
+
+
+def _texture(args, overrides) -> int:
+    from jresgen import cli_texture
+    return cli_texture.run(args)
 
 
 def _stylize(args, overrides) -> int:

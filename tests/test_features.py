@@ -160,3 +160,18 @@ def test_vgg19_bad_weights_are_user_errors(tmp_path):
     np.savez(tmp_path / "oihw.npz", **bad)
     with pytest.raises(UserError, match="conv2_1/kernel has shape"):
         build_feature_extractor(_vgg_config(tmp_path / "oihw.npz"))
+
+
+def test_periodic_features_are_equivariant_to_circular_shifts():
+    cfg = default_features_config()
+    cfg.layers = (0, 1)
+    extractor = build_feature_extractor(cfg)
+    images = jnp.asarray(_images((1, 24, 32, 3)))
+    plain = extractor.apply(extractor.params, images, periodic=True)
+    rolled = extractor.apply(extractor.params, jnp.roll(images, (6, -4), axis=(1, 2)),
+                             periodic=True)
+    assert [f.shape[1:3] for f in plain] == [(24, 32), (12, 16)]
+    np.testing.assert_allclose(np.asarray(jnp.roll(plain[0], (6, -4), axis=(1, 2))),
+                               np.asarray(rolled[0]), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(jnp.roll(plain[1], (3, -2), axis=(1, 2))),
+                               np.asarray(rolled[1]), rtol=1e-5, atol=1e-5)

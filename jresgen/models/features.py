@@ -72,6 +72,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def _conv(x, kernel, bias=None, padding="SAME"):
+    """padding "SAME" (zeros), "VALID", or "WRAP" (periodic: the image is a torus)."""
+    if padding == "WRAP":
+        kh, kw = kernel.shape[:2]
+        x = jnp.pad(x, ((0, 0), (kh // 2, (kh - 1) // 2), (kw // 2, (kw - 1) // 2), (0, 0)),
+                    mode="wrap")
+        padding = "VALID"
     y = jax.lax.conv_general_dilated(x, kernel.astype(x.dtype), (1, 1), padding,
                                      dimension_numbers=("NHWC", "HWIO", "NHWC"))
     return y if bias is None else y + bias.astype(x.dtype)
@@ -91,16 +97,32 @@ class FeatureExtractor:
     kind: str
     layer_names: tuple[str, ...]  # the layers returned, in order
     params: Any
-    _apply: Callable
-    min_size: int = 1  # smallest image side the chosen layers accept
+    _apply_layers: Callable  # (params, images, layer names, periodic) -> [features]
+    layer_min_sizes: tuple[int, ...]  # smallest image side each layer accepts
 
-    def apply(self, params, images):
+    @property
+    def min_size(self) -> int:
+        return max(self.layer_min_sizes)
+
+    def subset(self, names) -> "FeatureExtractor":
+        """The same extractor returning only the layers `names` (e.g. those a small image
+        fits: coarse-to-fine synthesis starts with fewer scales)."""
+        sizes = dict(zip(self.layer_names, self.layer_min_sizes))
+        return dataclasses.replace(self, layer_names=tuple(names),
+                                   layer_min_sizes=tuple(sizes[n] for n in names))
+
+    def apply(self, params, images, *, periodic: bool = False):
+        """`periodic`: convolutions wrap around the borders (the image is a torus), so every
+        pixel is seen by as many filter positions as any other. Synthesis uses it for the
+        image it optimises: with borders, the edge pixels (seen by few positions) carry
+        extreme values cheaply and the statistics are met there instead of in the interior.
+        Exemplars, which do not wrap, are measured without it (the kind's own padding)."""
         images = _as_rgb(images)
         if min(images.shape[1:3]) < self.min_size:
             raise UserError(f"image {images.shape[1]}x{images.shape[2]} is too small for the "
                             f"{self.kind} feature layers {', '.join(self.layer_names)}: "
                             f"each side needs at least {self.min_size} pixels")
-        return self._apply(params, images)
+        return self._apply_layers(params, images, self.layer_names, periodic)
 
     def __call__(self, images):
         return self.apply(self.params, images)
@@ -137,7 +159,7 @@ def random_params(seed: int, scales: int = RANDOM_SCALES, filters: int = RANDOM_
             for s in range(scales)}
 
 
-def _random_apply(params, images, layer_names):
+def _random_apply(params, images, layer_names, periodic=False):
     deepest = max(int(n[len("scale"):]) for n in layer_names)
     x = images - 0.5  # centred, so random filters see contrast around mid-grey
     out = {}
@@ -148,7 +170,8 @@ def _random_apply(params, images, layer_names):
         name = f"scale{s}"
         if name in layer_names:
             p = params[name]
-            out[name] = jax.nn.relu(_conv(x, p["kernel"], p["bias"], padding="VALID"))
+            out[name] = jax.nn.relu(_conv(x, p["kernel"], p["bias"],
+                                          padding="WRAP" if periodic else "VALID"))
     return [out[n] for n in layer_names]
 
 
@@ -156,11 +179,8 @@ def _build_random(cfg):
     available = tuple(f"scale{s}" for s in range(RANDOM_SCALES))
     names = _select_layers(tuple(cfg.get("layers", ()) or ()), available, available, "random")
     params = random_params(int(cfg.get("seed", 0)))
-    params = {n: params[n] for n in names}
-    deepest = max(int(n[len("scale"):]) for n in names)
-    return FeatureExtractor("random", names, params,
-                            lambda p, x: _random_apply(p, x, names),
-                            min_size=RANDOM_KERNEL * 2 ** deepest)
+    return FeatureExtractor("random", names, {n: params[n] for n in names}, _random_apply,
+                            tuple(RANDOM_KERNEL * 2 ** int(n[len("scale"):]) for n in names))
 
 
 # --- VGG-19 from a weights file --------------------------------------------------------------
@@ -202,14 +222,15 @@ def load_vgg19_weights(path) -> dict:
     return params
 
 
-def _vgg19_apply(params, images, layer_names):
+def _vgg19_apply(params, images, layer_names, periodic=False):
     last = max(vgg19_layer_names().index(n) for n in layer_names)
     mean, std = jnp.asarray(IMAGENET_MEAN), jnp.asarray(IMAGENET_STD)
     x = (images - mean) / std
     out = {}
     for name in vgg19_layer_names()[:last + 1]:
         if name.startswith("conv"):
-            x = _conv(x, params[name]["kernel"], params[name]["bias"])
+            x = _conv(x, params[name]["kernel"], params[name]["bias"],
+                      padding="WRAP" if periodic else "SAME")
         elif name.startswith("relu"):
             x = jax.nn.relu(x)
         else:
@@ -226,10 +247,12 @@ def _build_vgg19(cfg):
                             VGG19_DEFAULT_LAYERS, "vgg19")
     params = load_vgg19_weights(cfg.get("weights", ""))
     last = max(available.index(n) for n in names)
-    pools = sum(1 for n in available[:last + 1] if n.startswith("pool"))
     needed = {n for n in available[:last + 1] if n.startswith("conv")}
+
+    def min_size(name):  # each 2x2 pooling before (or at) the layer halves the image
+        return 2 ** sum(1 for n in available[:available.index(name) + 1] if n.startswith("pool"))
     return FeatureExtractor("vgg19", names, {k: v for k, v in params.items() if k in needed},
-                            lambda p, x: _vgg19_apply(p, x, names), min_size=2 ** pools)
+                            _vgg19_apply, tuple(min_size(n) for n in names))
 
 
 def build_feature_extractor(cfg) -> FeatureExtractor:

@@ -1,0 +1,51 @@
+"""A feed-forward texture network (Ulyanov et al. 2016, residual blocks with instance norm)
+trained on scikit-image's brick exemplar; it then makes brick textures of any size in one
+forward pass.
+
+    jresgen train --config configs/texture_net_brick.py --workdir runs/texture_net_brick
+    jresgen eval --workdir runs/texture_net_brick --json
+    jresgen sample --workdir runs/texture_net_brick --size 512x512 brick_512.png
+
+Measured: see README "Texture synthesis" (figures filled in from the commands above).
+"""
+import ml_collections
+from common_digits import apply_variant
+
+from jresgen.config import base_config
+from jresgen.models.features import default_features_config
+
+
+def get_config(variant=None):
+    config = base_config("texture_net")
+    config.total_steps = 600
+    config.batch_size = 4
+    config.learning_rate = 2e-3
+    config.log_every = 50
+    config.eval_every = 0  # at the end
+    config.checkpoint_every = 300
+    config.optimizer.schedule = "warmup_cosine"
+    config.optimizer.warmup_steps = 20
+    config.model = ml_collections.ConfigDict(dict(
+        scales=5, features=32, noise_channels=3, blocks=1, norm="instance",
+        activation="leaky_relu", dtype="float32"))
+    # patch_size: training textures (a multiple of 2^(scales-1), at least the features' 80)
+    config.data = ml_collections.ConfigDict(dict(
+        name="texture_exemplar", exemplar="brick", patch_size=128, eval_size=256,
+        eval_batch_size=4))
+    config.features = default_features_config("random")
+    config.evaluation = ml_collections.ConfigDict(dict(num_samples=4))
+    return apply_variant(config, variant, _tiny)
+
+
+def _tiny(config):
+    config.total_steps = 4
+    config.log_every = 1
+    config.checkpoint_every = 2
+    config.batch_size = 4
+    config.model.scales = 3
+    config.model.features = 8
+    config.data.patch_size = 32
+    config.data.eval_size = 48
+    config.features.layers = (0, 1)
+    config.evaluation.num_samples = 2
+    return config

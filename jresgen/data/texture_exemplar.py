@@ -1,0 +1,28 @@
+"""Data of a feed-forward texture network: one exemplar, and noise.
+
+The net's training batches carry no images, only the global indices of the samples
+{"index": int32 [B]} (step * B .. step * B + B - 1), a pure function of the step; the task
+draws each sample's noise from its index, so 1 and N devices see the same noise. The target
+is the exemplar's Gram matrices, computed once (jresgen/tasks/texture_net.py).
+
+Evaluation data: {"exemplar": float32 [H, W, 3] in [0, 1], "grayscale": bool}.
+"""
+import numpy as np
+
+
+class SampleIndexSource:
+    def __init__(self, batch_size: int):
+        self.batch_size = batch_size
+
+    def batch(self, step: int) -> dict[str, np.ndarray]:
+        start = step * self.batch_size
+        return {"index": np.arange(start, start + self.batch_size, dtype=np.int32)}
+
+
+def build_texture_exemplar(config):
+    """(SampleIndexSource, {"exemplar", "grayscale"}) for `config.data.exemplar`, a built-in
+    name (brick, grass, gravel, a scikit-image photo) or an image file."""
+    from jresgen.data.exemplars import load_exemplar
+
+    exemplar, grayscale = load_exemplar(config.data.exemplar)
+    return SampleIndexSource(config.batch_size), {"exemplar": exemplar, "grayscale": grayscale}

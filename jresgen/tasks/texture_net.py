@@ -1,0 +1,166 @@
+"""Feed-forward texture networks (Ulyanov et al. 2016): the pure functions their training needs,
+and sampling at any size.
+
+The net (jresgen/models/texture.py) maps multi-scale noise to a texture; it is trained so the
+Gram matrices of its outputs' features (jresgen/models/features.py, `config.features`) match
+the exemplar's, the loss of jresgen/texture/synthesis.py but minimised over the net's weights
+for fresh noise each step instead of over one image's pixels. The exemplar's Gram matrices
+and the fixed feature parameters are computed once, at init, and live in the state's
+`model_state` (checkpointed with it, so a work directory samples without the exemplar).
+
+Batches are {"index": int32 [B]}: sample k's noise comes from the state's key folded with
+its global index (jresgen/data/texture_exemplar.py). Every layer weighs 1 / mean(T_l^2), so
+the loss is the relative Gram error summed over layers; `gram_distance` = loss / layers.
+"""
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jresgen.data.image_io import image_grid
+from jresgen.errors import UserError
+from jresgen.metrics.gram import gram_loss, inverse_norm_weights
+from jresgen.models import texture as texture_models
+from jresgen.models.features import build_feature_extractor
+from jresgen.tasks.state import TrainState, mean_over_devices
+
+EVAL_TAG = 0x7E57  # keeps evaluation's noise apart from any training sample's
+
+
+@functools.lru_cache(maxsize=8)
+def _exemplar(name: str):
+    from jresgen.data.exemplars import load_exemplar
+    return load_exemplar(name)
+
+
+def output_channels(config) -> int:
+    """1 for a grayscale exemplar (the texture is then exactly grey), else 3."""
+    return 1 if _exemplar(config.data.exemplar)[1] else 3
+
+
+def build_model(config, axis_name=None):
+    return texture_models.build(config.model, output_channels(config))
+
+
+def _extractor(config):
+    return build_feature_extractor(config.features)
+
+
+def _as_rgb(images):
+    return jnp.broadcast_to(images, images.shape[:3] + (3,))
+
+
+def _noise(model, rng, indices, height, width):
+    """Noise inputs for samples `indices` [B]: sample k's from `rng` folded with indices[k]."""
+    def one(i):
+        return [z[0] for z in texture_models.sample_noise(model, jax.random.fold_in(rng, i),
+                                                          1, height, width)]
+    return jax.vmap(one)(indices)
+
+
+def feature_statistics(config):
+    """(the feature extractor, the exemplar's Gram matrix per layer): the fixed target."""
+    from jresgen.texture.synthesis import exemplar_grams
+    extractor = _extractor(config)
+    return extractor, exemplar_grams(extractor, _exemplar(config.data.exemplar)[0])
+
+
+def init_state(config, rng, batch, make_optimizer) -> TrainState:
+    init_rng, state_rng = jax.random.split(rng)
+    model = build_model(config)
+    size = config.data.patch_size
+    if size % 2 ** (model.scales - 1):
+        raise UserError(f"data.patch_size {size} must be a multiple of 2^(model.scales-1) = "
+                        f"{2 ** (model.scales - 1)}")
+    variables = model.init(init_rng, texture_models.sample_noise(model, init_rng, 1, size, size))
+    extractor, targets = feature_statistics(config)
+    if extractor.min_size > size:
+        raise UserError(f"data.patch_size {size} is smaller than the feature layers need "
+                        f"({extractor.min_size}); use fewer features.layers or larger patches")
+    tx, _ = make_optimizer()
+    return TrainState.create(params=variables["params"], tx=tx, rng=state_rng,
+                             model_state={"feature_params": extractor.params,
+                                          "target_grams": targets})
+
+
+def texture_loss(config, params, model_state, noises):
+    """(relative Gram loss summed over layers, images [B, H, W, C])."""
+    images = build_model(config).apply({"params": params}, noises)
+    targets = model_state["target_grams"]
+    features = _extractor(config).apply(model_state["feature_params"], _as_rgb(images))
+    return gram_loss(features, targets, inverse_norm_weights(targets)), images
+
+
+def train_step(state: TrainState, batch, *, config, axis_name=None):
+    model = build_model(config)
+    size = config.data.patch_size
+    noises = _noise(model, state.rng, batch["index"], size, size)
+
+    def loss_fn(params):
+        return texture_loss(config, params, state.model_state, noises)
+
+    (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    grads, loss = mean_over_devices((grads, loss), axis_name)
+    state = state.apply_gradients(grads)
+    layers = len(state.model_state["target_grams"])
+    return state, {"loss": loss, "gram_distance": loss / layers,
+                   "grad_norm": optax.tree.norm(grads),
+                   "param_norm": optax.tree.norm(state.params)}
+
+
+@functools.partial(jax.jit, static_argnames=("model", "height", "width"))
+def _generate(model, params, rng, indices, height, width):
+    ph, pw = texture_models.padded_size(model, height, width)
+    noises = _noise(model, rng, indices, ph, pw)
+    return model.apply({"params": params}, noises)[:, :height, :width]
+
+
+def sample_images(config, state: TrainState, num: int, seed: int, *, size=None, label=None):
+    """(`num` textures float32 [N, H, W, C] in [0, 1], None) of `size` (H, W), default
+    `data.eval_size` square; texture k's noise from PRNGKey(seed) folded with k. C is 1 for a
+    grayscale exemplar. One forward pass per `data.eval_batch_size` textures."""
+    if label is not None:
+        raise UserError("a texture network is unconditional; it takes no --class")
+    if num <= 0:
+        raise UserError(f"the number of samples must be positive, got {num}")
+    height, width = size if size is not None else (config.data.eval_size,) * 2
+    if min(height, width) < 1:
+        raise UserError(f"texture size {height}x{width} is not possible")
+    model, rng = build_model(config), jax.random.PRNGKey(seed)
+    params = jax.device_put(state.params)
+    out = []
+    for start in range(0, num, config.data.eval_batch_size):
+        indices = jnp.arange(start, min(num, start + config.data.eval_batch_size))
+        out.append(np.asarray(_generate(model, params, rng, indices, height, width)))
+    return np.concatenate(out).astype(np.float32), None
+
+
+def evaluate(config, state: TrainState, eval_data) -> tuple[dict, dict]:
+    """Gram distance of `evaluation.num_samples` textures of data.eval_size to the exemplar
+    (mean), next to the floor (two halves of the exemplar) and the start (noise), all with the
+    config's features (jresgen/texture/synthesis.py: distances); a grid of samples."""
+    from jresgen.texture.synthesis import distances
+
+    e = config.evaluation
+    seed = jax.random.randint(jax.random.fold_in(state.rng, EVAL_TAG), (), 0, 2 ** 30)
+    textures, _ = sample_images(config, state, e.num_samples, int(seed))
+    summary = distances(eval_data["exemplar"], textures, config.features)
+    summary.update(num_samples=int(e.num_samples), size=list(textures.shape[1:3]))
+    cols = math.ceil(math.sqrt(len(textures)))
+    return summary, {"textures": image_grid(textures, cols)}
+
+
+def format_report(summary: dict) -> str:
+    h, w = summary["size"]
+    return (f"Gram distance to the exemplar {summary['gram_distance']:.4f} (mean of "
+            f"{summary['num_samples']} textures of {h}x{w}); floor, two halves of the "
+            f"exemplar: {summary['gram_distance_floor']:.4f}; start, noise: "
+            f"{summary['gram_distance_noise']:.4f}")
+
+
+def eval_headline(summary: dict) -> dict[str, float]:
+    return {"gram_distance": summary["gram_distance"],
+            "gram_distance_floor": summary["gram_distance_floor"]}
