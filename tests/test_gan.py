@@ -246,8 +246,10 @@ def test_missing_classifier_workdir_is_one_line(tmp_path, capsys):
 
 
 def test_texture_gan_samples_any_size(tmp_path):
-    from jresgen.cli import main
     from PIL import Image
+
+    from jresgen.cli import main
+    from jresgen.train.loop import evaluate_workdir
 
     workdir = tmp_path / "tex"
     assert main(["train", "--config", f"{CONFIGS / 'sngan_texture.py'}:tiny",
@@ -256,3 +258,7 @@ def test_texture_gan_samples_any_size(tmp_path):
     assert main(["sample", "--workdir", str(workdir), "--size", "40x72", str(out)]) == 0
     with Image.open(out) as img:
         assert img.size == (72, 40) and img.mode == "L"  # brick is grayscale
+    with Image.open(workdir / "samples" / "texture_256.png") as img:
+        assert img.size == (256, 256)
+    summary = evaluate_workdir(workdir)
+    assert summary["gram_distance_floor"] < summary["gram_distance_noise"]

@@ -263,7 +263,23 @@ def evaluate(config, state: GANState, eval_data) -> tuple[dict, dict]:
         summary.update(scorer.score(np.round(np.clip(fake, 0, 1) * 255) / 255))
     grid_images, _ = _grid_samples(config, state, grid_n)
     grids = {"samples": image_grid(grid_images, s.grid_cols, s.zoom)}
+    if config.model.get("spatial_latent", False) and "exemplar" in eval_data:
+        summary.update(_texture_scores(config, state, eval_data["exemplar"], grids))
     return summary, grids
+
+
+def _texture_scores(config, state, exemplar, grids) -> dict:
+    """A texture GAN's 256x256 sample (into `grids`) and its Gram distance to the exemplar,
+    beside the floor (two halves of the exemplar) and the start (noise), as `jresgen texture`
+    reports them (jresgen/texture/synthesis.py)."""
+    from jresgen.texture.synthesis import distances
+
+    size = config.sampling.get("texture_size", 256)
+    texture, _ = sample_images(config, state, 1, config.seed, size=(size, size))
+    grids[f"texture_{size}"] = np.round(texture[0] * 255).astype(np.uint8)
+    rgb = np.broadcast_to(exemplar, exemplar.shape[:2] + (3,))
+    scores = distances(np.ascontiguousarray(rgb), texture[0], seed=config.seed)
+    return {k: v for k, v in scores.items() if k.startswith("gram_distance")}
 
 
 def _grid_samples(config, state, num):
@@ -280,6 +296,10 @@ def _grid_samples(config, state, num):
 
 
 def format_report(summary: dict) -> str:
+    if "gram_distance" in summary:
+        return (f"Gram distance of a 256x256 sample to the exemplar {summary['gram_distance']:.4g} "
+                f"(floor, two halves of the exemplar: {summary['gram_distance_floor']:.4g}; "
+                f"noise: {summary['gram_distance_noise']:.4g})")
     if "fid" not in summary:
         return "no FID/KID: set evaluation.classifier_workdir to a classifier trained on the data"
     hist = summary["class_histogram"]
@@ -290,6 +310,8 @@ def format_report(summary: dict) -> str:
 
 
 def eval_headline(summary: dict) -> dict[str, float]:
+    if "gram_distance" in summary:
+        return {"gram_distance": summary["gram_distance"]}
     if "fid" not in summary:
         return {}
     return {"fid": summary["fid"], "kid": summary["kid"]}
