@@ -227,8 +227,9 @@ class TrainStep:
                  discriminator=None):
         self.model, self.g_opt, self.d_opt = model, g_opt, d_opt
         self.loss, self.separate = loss, separate
-        self.g = generator or model.generator
-        self.d = discriminator or model.discriminator
+        # `is None`, not `or`: truth-testing a compiled module asks the wrapped one for len()
+        self.g = model.generator if generator is None else generator
+        self.d = model.discriminator if discriminator is None else discriminator
 
     def _set_d_grad(self, flag):
         for p in self.model.discriminator.parameters():
