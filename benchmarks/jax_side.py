@@ -64,6 +64,7 @@ def train_step(family, config, batch_np, *, strategy: str, device: str, dtype: s
     step = strat.compile(functools.partial(task.train_step, config=config,
                                            axis_name=strat.axis_name))
     holder = {"state": strat.replicate(state)}
+    del state  # the run holds one copy of the state, as `jresgen train` does
     dbatch = strat.shard(batch)
     losses = []  # device scalars, read after timing so no host transfer is timed
 

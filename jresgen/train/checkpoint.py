@@ -86,6 +86,12 @@ class Checkpointer:
             state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=True)
         self._unlisted = step
 
+    def poll(self) -> None:
+        """Lists the files of a save that has finished meanwhile (cheap; the loop calls it at
+        log steps, so a run killed later still leaves its checkpoints listed)."""
+        if self._unlisted is not None and not self.manager.is_saving_in_progress():
+            self._list_finished()
+
     def _list_finished(self) -> None:
         """Waits for the pending save and records its files' sizes."""
         if self._unlisted is None:

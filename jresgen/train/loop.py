@@ -153,6 +153,7 @@ def train_and_evaluate(config, workdir) -> dict | None:
                                    " ".join(f"{k}={v:.4f}" for k, v in headline.items()))
                 writer.write(step, record)
                 progress.update(step, record)
+                ckpt.poll()
                 clock.restart(step)
             if config.checkpoint_every and step % config.checkpoint_every == 0:
                 with clock.paused():
