@@ -397,6 +397,101 @@ class GANAdapter(Adapter):
         return float(counter.get_total_flops())
 
 
+class TextureNetAdapter(Adapter):
+    """Feed-forward texture networks: batches {"index": int32 [B]} (jresgen draws each sample's
+    multi-scale noise from its index inside the step); the loss is the relative Gram error of
+    the outputs' random features against the exemplar's (jresgen/tasks/texture_net.py). The
+    PyTorch side gets jresgen's noise as its input, and the same filters and target Grams."""
+    # The feature network's forward and backward is a large part of the step, so the
+    # generator-only forward / backward cuts would not describe it.
+    breakdown = False
+
+    @staticmethod
+    def make_batch(config, batch_size: int, seed: int = 0) -> dict:
+        return {"index": np.arange(seed * batch_size, (seed + 1) * batch_size, dtype=np.int32)}
+
+    @staticmethod
+    def jax_noises(config, indices) -> list:
+        """The noise jresgen's first step draws for samples `indices`, NHWC per scale."""
+        import jax
+        from jresgen.tasks import texture_net
+        model = texture_net.build_model(config)
+        size = config.data.patch_size
+        rng = jax.random.split(jax.random.PRNGKey(config.seed))[1]  # init_state's state key
+        return texture_net.draw_noise(model, rng, indices, size, size)
+
+    @classmethod
+    def noises(cls, config, batch) -> list:
+        return [np.asarray(z) for z in cls.jax_noises(config, batch["index"])]
+
+    @classmethod
+    def model_args(cls, config, batch) -> tuple:
+        return (cls.noises(config, batch),)
+
+    @staticmethod
+    def jax_output(out):
+        return out
+
+    @classmethod
+    def jax_export(cls, task, config, state, batch):
+        out = task.build_model(config).apply({"params": state.params},
+                                             *cls.model_args(config, batch))
+        return state.params, np.asarray(out)
+
+    @staticmethod
+    def jax_loss(config, model, model_state):
+        """loss(params, batch) as jresgen's step computes it; the fixed filters and target
+        Grams computed here (as the state holds them), so any model_state serves."""
+        from jresgen.tasks import texture_net
+        extractor, targets = texture_net.feature_statistics(config)
+        fixed = {"feature_params": extractor.params, "target_grams": targets}
+
+        def loss(params, batch):
+            noises = TextureNetAdapter.jax_noises(config, batch["index"])
+            return texture_net.texture_loss(config, params, fixed, noises)[0]
+        return loss
+
+    @staticmethod
+    def conv_probe(config, batch) -> tuple:
+        p, f = config.data.patch_size, config.model.features
+        return len(batch["index"]), p, p, f, f, 3  # the finest scale's 3x3s
+
+    @staticmethod
+    def torch_model(config):
+        from benchmarks.torch_reference import texture
+        from jresgen.tasks.texture_net import output_channels
+        return texture.from_config(config.model, output_channels(config))
+
+    @staticmethod
+    def load_params(model, flax_params):
+        from benchmarks.torch_reference import transfer
+        transfer.load_texture(model, flax_params)
+
+    @classmethod
+    def torch_batch(cls, config, batch, device, dtype):
+        """(jresgen's noise list as NCHW tensors, None: the target Grams live in the loss)."""
+        import torch
+        return [torch.from_numpy(z).permute(0, 3, 1, 2).contiguous().to(device, dtype)
+                for z in cls.noises(config, batch)], None
+
+    @classmethod
+    def torch_check_output(cls, config, model, batch):
+        import torch
+        model.eval()
+        x, _ = cls.torch_batch(config, batch, "cpu", torch.float32)
+        with torch.no_grad():
+            return cls.torch_output(model(x))
+
+    @staticmethod
+    def torch_loss(config):
+        from benchmarks.torch_reference import texture
+        return texture.loss_from_config(config)
+
+    @staticmethod
+    def torch_output(out):
+        return out.detach().permute(0, 2, 3, 1).cpu().numpy()
+
+
 @dataclasses.dataclass(frozen=True)
 class Family:
     name: str
@@ -437,6 +532,8 @@ FAMILIES = {f.name: f for f in (
     Family("dcgan_digits", "dcgan_digits.py", batch=64, adapter=GANAdapter),
     Family("dcgan_cifar10", "dcgan_cifar10.py", batch=128, adapter=GANAdapter),
     Family("sngan_cifar10", "sngan_cifar10.py", batch=4, adapter=GANAdapter),
+    # the brick texture net at its config's batch (4) and 128x128 patches
+    Family("texture_net_brick", "texture_net_brick.py", batch=4, adapter=TextureNetAdapter),
 )}
 
 

@@ -54,6 +54,10 @@ def _shrink(family, config):
         m.num_blocks, m.features = 1, 8
     elif family.adapter is families.VAEAdapter:
         m.latent_dim, m.features = 4, (8, 8)
+    elif family.adapter is families.TextureNetAdapter:
+        m.scales, m.features = 3, 4
+        config.data.patch_size = 32  # a multiple of 2^(scales-1); the two feature scales need 10
+        config.features.layers = (0, 1)
     elif m.arch == "lenet":
         m.conv_features, m.hidden = (4, 8), (16, 16)
     else:
@@ -356,3 +360,30 @@ def _power_iteration_flops(reference, n_dis) -> int:
             big, out = m.weight_orig.numel(), m.weight_orig.shape[0]
             macs += (n_dis + 1) * (3 * big + out) + n_dis * (big + out)
     return 2 * macs
+
+
+# ---- feed-forward texture network: the Gram loss over fixed random features ----
+
+def test_texture_net_loss_and_gradients_match():
+    """The same relative Gram loss and the same gradients on both sides, with jresgen's noise,
+    feature filters and exemplar Grams handed to PyTorch."""
+    from benchmarks.torch_reference import transfer
+    family, config, batch = _small("texture_net_brick", batch=2)
+    _shrink(family, config)
+    model, variables = _perturbed_variables(family, config, batch)
+    params = variables["params"]
+    loss, grads = jax.jit(jax.value_and_grad(family.adapter.jax_loss(config, model, {})))(
+        params, batch)
+
+    def torch_model(tree):
+        m = family.adapter.torch_model(config)
+        transfer.load_texture(m, tree)
+        return m
+    reference = torch_model(params).train()
+    x, y = family.adapter.torch_batch(config, batch, "cpu", torch.float32)
+    torch_loss = family.adapter.torch_loss(config)(reference(x), y)
+    torch_loss.backward()
+    assert abs(torch_loss.item() - float(loss)) <= REL_TOL * abs(float(loss))
+    for (n, p), (_, g) in zip(reference.named_parameters(), torch_model(grads).named_parameters()):
+        scale = float(g.detach().abs().max()) + 1e-12
+        assert float((p.grad - g.detach()).abs().max()) <= 1e-3 * scale + 1e-7, n

@@ -53,7 +53,7 @@ def _as_rgb(images):
     return jnp.broadcast_to(images, images.shape[:3] + (3,))
 
 
-def _noise(model, rng, indices, height, width):
+def draw_noise(model, rng, indices, height, width):
     """Noise inputs for samples `indices` [B]: sample k's from `rng` folded with indices[k]."""
     def one(i):
         return [z[0] for z in texture_models.sample_noise(model, jax.random.fold_in(rng, i),
@@ -64,8 +64,11 @@ def _noise(model, rng, indices, height, width):
 def feature_statistics(config):
     """(the feature extractor, the exemplar's Gram matrix per layer): the fixed target."""
     from jresgen.texture.synthesis import exemplar_grams
-    extractor = _extractor(config)
-    return extractor, exemplar_grams(extractor, _exemplar(config.data.exemplar)[0])
+    # Computed now even under the loop's jitted init (or eval_shape): as a traced computation
+    # XLA would constant-fold the exemplar's features, which takes minutes.
+    with jax.ensure_compile_time_eval():
+        extractor = _extractor(config)
+        return extractor, exemplar_grams(extractor, _exemplar(config.data.exemplar)[0])
 
 
 def init_state(config, rng, batch, make_optimizer) -> TrainState:
@@ -97,7 +100,7 @@ def texture_loss(config, params, model_state, noises):
 def train_step(state: TrainState, batch, *, config, axis_name=None):
     model = build_model(config)
     size = config.data.patch_size
-    noises = _noise(model, state.rng, batch["index"], size, size)
+    noises = draw_noise(model, state.rng, batch["index"], size, size)
 
     def loss_fn(params):
         return texture_loss(config, params, state.model_state, noises)
@@ -114,7 +117,7 @@ def train_step(state: TrainState, batch, *, config, axis_name=None):
 @functools.partial(jax.jit, static_argnames=("model", "height", "width"))
 def _generate(model, params, rng, indices, height, width):
     ph, pw = texture_models.padded_size(model, height, width)
-    noises = _noise(model, rng, indices, ph, pw)
+    noises = draw_noise(model, rng, indices, ph, pw)
     return model.apply({"params": params}, noises)[:, :height, :width]
 
 

@@ -1,0 +1,107 @@
+"""Feed-forward texture network in PyTorch: jresgen.models.texture.TextureNet (Ulyanov et al.
+2016 with residual blocks and instance norm) and the loss jresgen/tasks/texture_net.py trains it
+with: the relative Gram error, summed over the layers of jresgen's random multi-scale features,
+with the same fixed filters and exemplar Gram matrices.
+
+    per scale k (coarsest first): conv3x3(noise_k) -> block;  joined: cat(up2(y), z_k) -> block
+    block = conv3x3-IN-LeakyReLU(0.2)-conv3x3-IN (+ 1x1 conv-IN projection when channels change)
+    -> conv1x1 -> sigmoid
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from benchmarks.torch_reference.style import RandomFeatures, gram_matrix
+
+
+class BasicBlock(nn.Module):
+    """jresgen.nn.BasicBlock with instance norm: convs without bias (a norm follows)."""
+
+    def __init__(self, cin, features, slope=0.2):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, features, 3, padding=1, bias=False)
+        self.norm1 = nn.InstanceNorm2d(features, affine=True)
+        self.conv2 = nn.Conv2d(features, features, 3, padding=1, bias=False)
+        self.norm2 = nn.InstanceNorm2d(features, affine=True)
+        self.shortcut = None
+        if cin != features:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, features, 1, bias=False),
+                                          nn.InstanceNorm2d(features, affine=True))
+        self.slope = slope
+
+    def forward(self, x):
+        y = F.leaky_relu(self.norm1(self.conv1(x)), self.slope)
+        y = self.norm2(self.conv2(y))
+        return (x if self.shortcut is None else self.shortcut(x)) + y
+
+
+class TextureNet(nn.Module):
+    """noises: list of [B, Cz, H/2^k, W/2^k], k = 0 (finest) .. scales-1 -> [B, C, H, W]."""
+
+    def __init__(self, scales=5, features=32, noise_channels=3, blocks=1, channels=3):
+        super().__init__()
+        self.scales = scales
+        self.noise_convs = nn.ModuleList(nn.Conv2d(noise_channels, features, 3, padding=1)
+                                         for _ in range(scales))
+        self.noise_blocks = nn.ModuleList(
+            nn.Sequential(*[BasicBlock(features, features) for _ in range(blocks)])
+            for _ in range(scales))
+        self.join_blocks = nn.ModuleList(
+            nn.Sequential(*[BasicBlock(2 * features if i == 0 else features, features)
+                            for i in range(blocks)])
+            for _ in range(scales - 1))
+        self.to_image = nn.Conv2d(features, channels, 1)
+
+    def forward(self, noises):
+        def branch(k):
+            return self.noise_blocks[k](self.noise_convs[k](noises[k]))
+        y = branch(self.scales - 1)
+        for k in reversed(range(self.scales - 1)):
+            y = torch.cat([F.interpolate(y, scale_factor=2, mode="nearest"), branch(k)], 1)
+            y = self.join_blocks[k](y)
+        return torch.sigmoid(self.to_image(y))
+
+
+class GramLoss(nn.Module):
+    """sum over layers of mean((G_l - T_l)^2) / mean(T_l^2), grey outputs seen as three equal
+    channels (jresgen.tasks.texture_net.texture_loss)."""
+
+    def __init__(self, features: RandomFeatures, target_grams):
+        super().__init__()
+        self.features = features
+        self.num_layers = len(target_grams)
+        for i, g in enumerate(target_grams):
+            self.register_buffer(f"gram{i}", g)
+
+    def forward(self, images, _unused=None):
+        images = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+        loss = images.new_zeros(())
+        for i, f in enumerate(self.features(images)):
+            t = getattr(self, f"gram{i}")
+            loss = loss + torch.mean((gram_matrix(f) - t) ** 2) / (torch.mean(t ** 2) + 1e-12)
+        return loss
+
+
+def from_config(model_cfg, channels: int) -> TextureNet:
+    if model_cfg.norm != "instance" or model_cfg.activation != "leaky_relu":
+        raise NotImplementedError("the PyTorch TextureNet covers instance norm and leaky ReLU")
+    return TextureNet(model_cfg.scales, model_cfg.features, model_cfg.noise_channels,
+                      model_cfg.blocks, channels)
+
+
+def loss_from_config(config) -> GramLoss:
+    """The GramLoss of a jresgen texture-net config: the same fixed filters and exemplar Grams
+    jresgen's init_state computes (jresgen.tasks.texture_net.feature_statistics)."""
+    import numpy as np
+
+    from benchmarks.torch_reference.transfer import conv_kernel
+    from jresgen.tasks.texture_net import feature_statistics
+
+    if config.features.kind != "random":
+        raise NotImplementedError("the PyTorch Gram loss covers the random features only")
+    extractor, targets = feature_statistics(config)
+    params = extractor.params
+    kernels = {n: conv_kernel(params[n]["kernel"]) for n in params}
+    biases = {n: torch.from_numpy(np.array(params[n]["bias"])) for n in params}
+    return GramLoss(RandomFeatures(extractor.layer_names, kernels, biases),
+                    [torch.from_numpy(np.array(g)) for g in targets])
