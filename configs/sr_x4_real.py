@@ -1,5 +1,6 @@
 """Super-resolution x4 for images of unknown origin: sr_x4 trained on the "random" degradation,
-with blur ranges doubled with the scale (sigma in HR pixels).
+with blur ranges doubled with the scale (sigma in HR pixels). Not yet trained to the end
+here: its quality is unmeasured (the :tiny variant is smoke-tested).
 
     jresgen train --config configs/sr_x4_real.py --workdir runs/sr_x4_real
 """
