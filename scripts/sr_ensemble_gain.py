@@ -30,7 +30,7 @@ def main():
     gains = []
     for name in args.degradations.split(","):
         for pair in pairs:
-            lr = panel_lr(name, pair.hr, s, config.data.get("random"), pair.name)
+            lr = panel_lr(name, pair.hr, s, pair.name)
             a, b = (sr_metrics(quantize(up(lr)), pair.hr, s)["psnr_y"] for up in (plain, ensemble))
             gains.append(b - a)
             print(f"{name:<24}{pair.name:<12}{a:9.3f}{b:9.3f}{b - a:+8.3f}")

@@ -196,11 +196,11 @@ def test_panel_entries_are_the_libraries(hr):
     area = hr.reshape(60, 2, 80, 2, 3).mean(axis=(1, 3))
     np.testing.assert_allclose(panel_lr("area", hr, 2), area, atol=1 / 255 + 1e-6)
     for name in PANEL:
-        lr = panel_lr(name, hr, 2, RANDOM_DEFAULTS, "coffee")
+        lr = panel_lr(name, hr, 2, "coffee")
         assert lr.shape == (60, 80, 3)
         np.testing.assert_allclose(lr * 255, np.round(lr * 255), atol=1e-4)
-    np.testing.assert_array_equal(panel_lr("random", hr, 2, None, "coffee"),
-                                  panel_lr("random", hr, 2, None, "coffee"))
+    np.testing.assert_array_equal(panel_lr("random", hr, 2, "coffee"),
+                                  panel_lr("random", hr, 2, "coffee"))
 
 
 def test_readme_lists_exactly_the_panel():

@@ -4,7 +4,8 @@ Each entry makes the LR image of a validation photo the way a user's LR image ma
 made, and rounds it to uint8 levels as a stored image would be:
 
     bicubic                jresgen's antialiased bicubic (the papers' protocol; sr_x2 trains on it)
-    random                 the config's "random" model (data.random), one fixed draw per photo
+    random                 the "random" model with its default ranges (RANDOM_DEFAULTS, whatever
+                           a config trains with), one fixed draw per photo
     pillow_bicubic         Pillow's Image.resize(..., BICUBIC) on the uint8 photo
     skimage_antialias      skimage.transform.resize(..., anti_aliasing=True): Gaussian
                            prefilter, then bilinear interpolation
@@ -41,8 +42,7 @@ def _pillow(hr, scale, resample):
     return np.asarray(small, np.float32) / 255.0
 
 
-def panel_lr(name: str, hr: np.ndarray, scale: int, random_ranges=None,
-             image_name: str = "") -> np.ndarray:
+def panel_lr(name: str, hr: np.ndarray, scale: int, image_name: str = "") -> np.ndarray:
     """The LR image of HR `hr` (float [H, W, 3] in [0, 1], H and W multiples of `scale`) under
     panel entry `name`: float32 [H/scale, W/scale, 3] on uint8 levels."""
     h, w = hr.shape[0] // scale, hr.shape[1] // scale
@@ -50,7 +50,7 @@ def panel_lr(name: str, hr: np.ndarray, scale: int, random_ranges=None,
         return degrade(hr, scale)
     if name == "random":
         rng = np.random.default_rng((_PANEL_SEED, zlib.crc32(image_name.encode())))
-        return RandomDegradation(random_ranges or {}, scale)(hr, rng)
+        return RandomDegradation({}, scale)(hr, rng)
     if name == "pillow_bicubic":
         return _pillow(hr, scale, Image.Resampling.BICUBIC)
     if name == "area":

@@ -129,14 +129,12 @@ def evaluate(config, state: TrainState, pairs, ensemble: bool = False) -> tuple[
     image (uint8) for the samples directory. `ensemble` scores the x8 self-ensemble."""
     s = config.model.scale
     upscale = upscaler(config, state, ensemble)
-    random_ranges = config.data.get("random")
     panel = {name: {} for name in PANEL}
     strips = {}
     for pair in pairs:
         hr_h, hr_w = pair.hr.shape[:2]
         for name in PANEL:
-            lr = pair.lr if name == "bicubic" else panel_lr(name, pair.hr, s, random_ranges,
-                                                            pair.name)
+            lr = pair.lr if name == "bicubic" else panel_lr(name, pair.hr, s, pair.name)
             sr = quantize(upscale(lr))
             bicubic = quantize(bicubic_resize(lr, hr_h, hr_w))
             panel[name][pair.name] = {"model": sr_metrics(sr, pair.hr, s),
