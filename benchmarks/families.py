@@ -397,6 +397,77 @@ class GANAdapter(Adapter):
         return float(counter.get_total_flops())
 
 
+class StyleAdapter(Adapter):
+    """Fast style transfer: batches {"image": [B, p, p, 3]} photo crops in [0, 1]; the loss is
+    content + style (Gram) + total variation over jresgen's fixed random features, with the
+    style's Gram matrices precomputed on both sides (torch_reference/style.StyleLoss)."""
+
+    @staticmethod
+    def make_batch(config, batch_size: int, seed: int = 0) -> dict:
+        p = config.data.patch_size
+        return {"image": np.random.default_rng(seed).random((batch_size, p, p, 3),
+                                                           dtype=np.float32)}
+
+    @staticmethod
+    def model_args(config, batch) -> tuple:
+        return (batch["image"],)
+
+    @staticmethod
+    def jax_output(out):
+        return out
+
+    @classmethod
+    def jax_export(cls, task, config, state, batch):
+        out = task.build_model(config).apply({"params": state.params}, batch["image"])
+        return state.params, np.asarray(out)
+
+    @staticmethod
+    def jax_loss(config, model, model_state):
+        """loss(params, batch) as jresgen's style step computes it; the style statistics are
+        computed here, outside the traced loss, as the state holds them."""
+        import jax
+        from jresgen.tasks.style_transfer import losses, style_statistics
+        statistics = jax.device_get(style_statistics(config))
+
+        def loss(params, batch):
+            out = model.apply({"params": params}, batch["image"])
+            return losses(config, statistics, batch["image"], out)["loss"]
+        return loss
+
+    @staticmethod
+    def conv_probe(config, batch) -> tuple:
+        """The residual blocks' 3x3 convs, at a quarter of the resolution."""
+        b, h, w, _ = batch["image"].shape
+        f = tuple(config.model.features)[-1]
+        return b, h // 4, w // 4, f, f, 3
+
+    @staticmethod
+    def torch_model(config):
+        from benchmarks.torch_reference import style
+        return style.from_config(config.model)
+
+    @staticmethod
+    def load_params(model, flax_params):
+        from benchmarks.torch_reference import transfer
+        transfer.load_style(model, flax_params)
+
+    @staticmethod
+    def torch_batch(config, batch, device, dtype):
+        """(images, images): the content target is the input itself."""
+        import torch
+        x = torch.from_numpy(batch["image"]).permute(0, 3, 1, 2).contiguous().to(device, dtype)
+        return x, x
+
+    @staticmethod
+    def torch_loss(config):
+        from benchmarks.torch_reference.style import loss_from_config
+        return loss_from_config(config)
+
+    @staticmethod
+    def torch_output(out):
+        return out.detach().permute(0, 2, 3, 1).cpu().numpy()
+
+
 class TextureNetAdapter(Adapter):
     """Feed-forward texture networks: batches {"index": int32 [B]} (jresgen draws each sample's
     multi-scale noise from its index inside the step); the loss is the relative Gram error of
@@ -534,6 +605,8 @@ FAMILIES = {f.name: f for f in (
     Family("sngan_cifar10", "sngan_cifar10.py", batch=4, adapter=GANAdapter),
     # the brick texture net at its config's batch (4) and 128x128 patches
     Family("texture_net_brick", "texture_net_brick.py", batch=4, adapter=TextureNetAdapter),
+    # pytorch/examples' TransformerNet on the config's 64x64 crops, batch 4 (the config's).
+    Family("style_transfer", "style_transfer.py", batch=4, adapter=StyleAdapter),
 )}
 
 

@@ -58,6 +58,9 @@ def _shrink(family, config):
         m.scales, m.features = 3, 4
         config.data.patch_size = 32  # a multiple of 2^(scales-1); the two feature scales need 10
         config.features.layers = (0, 1)
+    elif family.adapter is families.StyleAdapter:
+        m.features, m.num_blocks = (4, 8, 8), 1
+        config.data.patch_size = 48  # a multiple of 4, and the 4 feature scales need 40
     elif m.arch == "lenet":
         m.conv_features, m.hidden = (4, 8), (16, 16)
     else:
@@ -110,7 +113,20 @@ def test_bicubic_upsample_matches_jax_resize(scale, shape):
     assert _rel_err(got, expected) <= REL_TOL
 
 
-@pytest.mark.parametrize("name", ["sr_x2", "lenet_digits", "resnet20_cifar10", "vae_digits"])
+def _dead_parameters(family, reference) -> set:
+    """Parameters whose gradient is zero in exact arithmetic: in TransformerNet, every bias that
+    adds a per-channel constant an instance norm then subtracts: the conv biases before a norm,
+    and each residual block's last norm bias, a constant on the residual stream, which reaches
+    the first upsampling conv's norm unchanged but for such constants."""
+    if family.adapter is not families.StyleAdapter:
+        return set()
+    return {n for n, _ in reference.named_parameters()
+            if (n.endswith("conv2d.bias") and not n.startswith("deconv3."))
+            or (n.startswith("res.") and n.endswith(".in2.bias"))}
+
+
+@pytest.mark.parametrize("name", ["sr_x2", "lenet_digits", "resnet20_cifar10", "vae_digits",
+                                  "style_transfer"])
 def test_loss_gradients_and_one_optimizer_step_match(name):
     """Same loss, same gradients, and one step of the config's optax optimizer (Adam, AdamW,
     SGD with momentum and weight decay) == its torch.optim mirror, BatchNorm included."""
@@ -125,8 +141,11 @@ def test_loss_gradients_and_one_optimizer_step_match(name):
     model, variables = _perturbed_variables(family, config, batch)
     params = variables.pop("params")
     tx, _ = make_optimizer(config.optimizer, config.learning_rate, config.total_steps)
-    state = TrainState.create(params=params, tx=tx, rng=jax.random.PRNGKey(0),
-                              model_state=variables)
+    fixed = variables
+    if family.adapter is families.StyleAdapter:  # the filters and style Grams init_state keeps
+        from jresgen.tasks.style_transfer import style_statistics
+        fixed = style_statistics(config)
+    state = TrainState.create(params=params, tx=tx, rng=jax.random.PRNGKey(0), model_state=fixed)
     loss_batch, extra = batch, []
     if family.adapter is families.VAEAdapter:  # the eps jresgen's step draws, given to torch
         eps = np.array(task.sample_eps(step_rng(state), np.arange(4), config.model.latent_dim))
@@ -148,8 +167,14 @@ def test_loss_gradients_and_one_optimizer_step_match(name):
     torch_loss.backward()
     assert abs(torch_loss.item() - float(loss)) <= REL_TOL * abs(float(loss))
     # jresgen's gradients loaded as if they were weights: the same layout as torch's .grad
+    dead = _dead_parameters(family, reference)
+    largest = max(float(g.abs().max()) for g in torch_model(grads).parameters())
     for (n, p), (_, g) in zip(reference.named_parameters(), torch_model(grads).named_parameters()):
         g = g.detach()
+        if n in dead:  # zero in exact arithmetic: both sides return rounding noise
+            assert float(g.abs().max()) <= 1e-3 * largest, n
+            assert float(p.grad.abs().max()) <= 1e-3 * largest, n
+            continue
         scale = float(g.abs().max()) + 1e-12
         assert float((p.grad - g).abs().max()) <= REL_TOL * scale + 1e-7, n
     optimizer.step()
@@ -158,6 +183,8 @@ def test_loss_gradients_and_one_optimizer_step_match(name):
     # Adam's first step moves every weight by ~lr * sign(grad): equal signs, equal weights.
     for (n, p), (_, q) in zip(reference.named_parameters(),
                               torch_model(state.params).named_parameters()):
+        if n in dead:  # Adam moves them by lr * sign(noise)
+            continue
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=0,
                                    atol=1e-2 * config.learning_rate, err_msg=n)
 

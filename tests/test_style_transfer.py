@@ -52,10 +52,27 @@ def test_loss_goes_down_on_one_batch():
 
 
 @pytest.fixture(scope="module")
-def style_workdir(tmp_path_factory):
+def style_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("style_image") / "painting.png"
+    Image.fromarray(skimage.data.immunohistochemistry()[::4, ::4]).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def style_workdir(tmp_path_factory, style_file):
     workdir = tmp_path_factory.mktemp("style")
-    assert main(["train", "--config", TINY, "--workdir", str(workdir)]) == 0
+    assert main(["train", "--config", TINY, "--workdir", str(workdir),
+                 f"--config.style.image={style_file}"]) == 0
     return workdir
+
+
+def test_state_holds_the_style_images_grams(style_workdir):
+    from jresgen.tasks.style_transfer import style_statistics
+    from jresgen.train.loop import load_workdir
+    config, _, state, _ = load_workdir(style_workdir)
+    expected = style_statistics(config)["style_grams"]
+    for name, gram in state.model_state["style_grams"].items():
+        np.testing.assert_allclose(gram, expected[name], rtol=1e-5, atol=1e-7)
 
 
 def test_tiny_train_eval_json(capsys, style_workdir):
@@ -117,3 +134,11 @@ def test_stylize_bad_inputs(capsys, tmp_path, style_workdir, case, match):
         (workdir / "config.json").write_text(json.dumps({"task": "separation"}))
     _one_line_error(capsys, ["stylize", "--workdir", str(workdir), str(src),
                              str(tmp_path / "out.png")], match)
+
+
+def test_workdir_stylizes_after_its_style_file_is_gone(tmp_path, style_workdir, style_file):
+    style_file.unlink()  # the last test of the module: the state carries the Gram matrices
+    src = tmp_path / "in.png"
+    Image.fromarray(skimage.data.chelsea()[:24, :32]).save(src)
+    assert main(["stylize", "--workdir", str(style_workdir), str(src),
+                 str(tmp_path / "out.png")]) == 0

@@ -130,15 +130,18 @@ def from_config(model_cfg) -> TransformerNet:
     return TransformerNet(tuple(model_cfg.features), model_cfg.num_blocks)
 
 
-def loss_from_state(config, model_state) -> StyleLoss:
-    """The StyleLoss of a jresgen style-transfer state: its feature filters and style Grams."""
-    from benchmarks.torch_reference.transfer import conv_kernel
+def loss_from_config(config) -> StyleLoss:
+    """The StyleLoss of a jresgen style-transfer config: the same fixed filters and style Grams
+    jresgen's init_state puts in the state (jresgen.tasks.style_transfer.style_statistics)."""
     import numpy as np
+
+    from benchmarks.torch_reference.transfer import conv_kernel
+    from jresgen.tasks.style_transfer import feature_extractor, style_statistics
 
     if config.features.kind != "random":
         raise NotImplementedError("the PyTorch style loss covers the random features only")
-    from jresgen.tasks.style_transfer import feature_extractor
     extractor, _ = feature_extractor(config)
+    model_state = style_statistics(config)
     params = model_state["features"]
     kernels = {n: conv_kernel(params[n]["kernel"]) for n in params}
     biases = {n: torch.from_numpy(np.array(params[n]["bias"])) for n in params}

@@ -58,26 +58,40 @@ def style_image(config) -> np.ndarray:
     if size:
         h, w = image.shape[:2]
         scale = size / max(h, w)
-        image = np.clip(bicubic_resize(image, max(1, round(h * scale)),
-                                       max(1, round(w * scale))), 0.0, 1.0)
+        with jax.ensure_compile_time_eval():  # a constant, also when called under a trace
+            image = np.clip(bicubic_resize(image, max(1, round(h * scale)),
+                                           max(1, round(w * scale))), 0.0, 1.0)
     return image
+
+
+def style_statistics(config, restoring: bool = False) -> dict:
+    """{"features": the extractor's parameters, "style_grams": {"layer{i}": [C, C]}}: the fixed
+    part of the state. `restoring`: when the style image cannot be read any more, a stand-in
+    gives the shapes (a Gram matrix's shape does not depend on the image), and the checkpoint
+    the real values."""
+    extractor, num_style = feature_extractor(config)
+    try:
+        style = style_image(config)[None]
+    except UserError:
+        if not restoring:
+            raise
+        style = np.zeros((1, extractor.min_size, extractor.min_size, 3), np.float32)
+    # Concrete values even when called under a trace (the loop initialises the state under
+    # jit): they are constants of the experiment, not functions of the step's inputs.
+    with jax.ensure_compile_time_eval():
+        feats = _style_layers(extractor.apply(extractor.params, style), num_style, style)
+        grams = {f"layer{i}": gram_matrix(f)[0] for i, f in enumerate(feats)}
+    return {"features": extractor.params, "style_grams": grams}
 
 
 def init_state(config, rng, batch, make_optimizer) -> TrainState:
     init_rng, state_rng = jax.random.split(rng)
     params = build_model(config).init(init_rng, jnp.asarray(batch["image"][:1]))["params"]
-    extractor, num_style = feature_extractor(config)
-    if isinstance(rng, jax.core.Tracer):
-        # Under jax.eval_shape (restoring a checkpoint) only shapes matter, and a Gram matrix's
-        # shape does not depend on the image: the style file need not exist any more.
-        style = jnp.zeros((1, extractor.min_size, extractor.min_size, 3))
-    else:
-        style = jnp.asarray(style_image(config))[None]
-    feats = _style_layers(extractor.apply(extractor.params, style), num_style, style)
-    grams = {f"layer{i}": gram_matrix(f)[0] for i, f in enumerate(feats)}
+    # Traced (the loop initialises under jit, restores under eval_shape): a work directory
+    # whose style file has gone still loads.
+    statistics = style_statistics(config, restoring=isinstance(rng, jax.core.Tracer))
     tx, _ = make_optimizer()
-    return TrainState.create(params=params, tx=tx, rng=state_rng,
-                             model_state={"features": extractor.params, "style_grams": grams})
+    return TrainState.create(params=params, tx=tx, rng=state_rng, model_state=statistics)
 
 
 def _style_layers(features, num_style, images) -> list:
