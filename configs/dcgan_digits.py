@@ -15,9 +15,9 @@ def get_config(variant=None):
     config.data = digits_data(16, resize="bilinear")
     config.evaluation.classifier_workdir = "runs/classifier_digits"
     config.gan.ema_decay = 0.995
-    config.total_steps = 3000
-    config.batch_size = 64
+    config.total_steps = 2000
+    config.batch_size = 32
     config.log_every = 100
-    config.eval_every = 1000
-    config.checkpoint_every = 1000
+    config.eval_every = 500
+    config.checkpoint_every = 500
     return apply_variant(config, variant, tiny_gan)

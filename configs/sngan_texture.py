@@ -27,7 +27,7 @@ def get_config(variant=None):
     config = gan_config("sngan", resolution=48, channels=1, g_features=32, d_features=32,
                         z_dim=16)
     config.model.spatial_latent = True
-    config.model.g_blocks = (32, 32, 32)
+    config.model.g_blocks = (32, 32, 16)
     config.model.d_blocks = ((16, True), (32, True), (32, True), (32, False))
     config.data = ml_collections.ConfigDict(dict(
         name="texture_patches", exemplar="brick",  # or any image file
@@ -35,8 +35,8 @@ def get_config(variant=None):
         patch_size=48))  # = model.resolution: what D sees
     config.gan.n_dis = 2
     config.gan.ema_decay = 0.995
-    config.total_steps = 1500
-    config.batch_size = 16
+    config.total_steps = 1000
+    config.batch_size = 8
     config.log_every = 50
     config.eval_every = 500
     config.checkpoint_every = 500
