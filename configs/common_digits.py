@@ -63,6 +63,7 @@ def vae_config(image_size: int, channels: int, levels: int) -> ml_collections.Co
         beta=1.0,  # weight of the KL term; 1 trains the ELBO proper
         prior="standard",  # N(0, I), or "mixture": learned mixture of Gaussians (models/vae.py)
         prior_components=10,  # of the mixture prior
+        prior_param_scale=1.0,  # the mixture's parameters learn this many times faster
         dtype="float32"))
     config.evaluation = evaluation_config("")
     # Grids written at each evaluation and by `jresgen sample`.
