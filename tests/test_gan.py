@@ -262,3 +262,17 @@ def test_texture_gan_samples_any_size(tmp_path):
         assert img.size == (256, 256)
     summary = evaluate_workdir(workdir)
     assert summary["gram_distance_floor"] < summary["gram_distance_noise"]
+
+
+def test_class_agreement_counts_hits_per_class():
+    from jresgen.tasks.gan import class_agreement
+
+    class Network:  # "classifies" by the mean pixel: image k has mean k / 10
+        def embed(self, images):
+            predicted = np.round(images.mean(axis=(1, 2, 3)) * 10).astype(int)
+            return None, np.eye(3)[predicted]
+
+    images = np.array([0.0, 0.1, 0.2, 0.2])[:, None, None, None] * np.ones((4, 2, 2, 1))
+    result = class_agreement(Network(), images, np.array([0, 1, 1, 2]))
+    assert result["class_agreement"] == 0.75
+    assert result["class_agreement_per_class"] == [1.0, 0.5, 1.0]

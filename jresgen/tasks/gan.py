@@ -258,14 +258,26 @@ def evaluate(config, state: GANState, eval_data) -> tuple[dict, dict]:
     scorer = eval_data.get("scorer") if isinstance(eval_data, dict) else None
     if scorer is not None:
         num = scorer.default_num_samples(config.evaluation.num_samples)
-        fake, _ = sample_images(config, state, num, config.seed + EVAL_SEED_TAG)
-        # scored as the 8-bit images `sample` writes
-        summary.update(scorer.score(np.round(np.clip(fake, 0, 1) * 255) / 255))
+        fake, labels = sample_images(config, state, num, config.seed + EVAL_SEED_TAG)
+        fake = np.round(np.clip(fake, 0, 1) * 255) / 255  # scored as the 8-bit images saved
+        summary.update(scorer.score(fake))
+        if labels is not None:
+            summary.update(class_agreement(scorer.network, fake, labels))
     grid_images, _ = _grid_samples(config, state, grid_n)
     grids = {"samples": image_grid(grid_images, s.grid_cols, s.zoom)}
     if config.model.get("spatial_latent", False) and "exemplar" in eval_data:
         summary.update(_texture_scores(config, state, eval_data["exemplar"], grids))
     return summary, grids
+
+
+def class_agreement(network, images, labels) -> dict:
+    """How often the feature network's classifier sees the class a conditional G was asked
+    for: overall and per class (a fraction each)."""
+    _, logits = network.embed(images)
+    hit = np.argmax(logits, -1) == np.asarray(labels)
+    per_class = [float(hit[labels == k].mean()) if np.any(labels == k) else None
+                 for k in range(logits.shape[-1])]
+    return {"class_agreement": float(hit.mean()), "class_agreement_per_class": per_class}
 
 
 def _texture_scores(config, state, exemplar, grids) -> dict:
@@ -304,9 +316,13 @@ def format_report(summary: dict) -> str:
         return "no FID/KID: set evaluation.classifier_workdir to a classifier trained on the data"
     hist = summary["class_histogram"]
     covered = sum(1 for c in hist if c > 0)
-    return (f"FID {summary['fid']:.2f} (real-data floor {summary['fid_floor']:.2f}), "
+    line = (f"FID {summary['fid']:.2f} (real-data floor {summary['fid_floor']:.2f}), "
             f"KID {summary['kid']:.4f} (floor {summary['kid_floor']:.4f}) over "
             f"{summary['num_samples']} samples; classes seen {covered}/{len(hist)}: {hist}")
+    if "class_agreement" in summary:
+        line += (f"; the classifier agrees with the requested class on "
+                 f"{100 * summary['class_agreement']:.1f}% of the samples")
+    return line
 
 
 def eval_headline(summary: dict) -> dict[str, float]:
@@ -314,4 +330,7 @@ def eval_headline(summary: dict) -> dict[str, float]:
         return {"gram_distance": summary["gram_distance"]}
     if "fid" not in summary:
         return {}
-    return {"fid": summary["fid"], "kid": summary["kid"]}
+    headline = {"fid": summary["fid"], "kid": summary["kid"]}
+    if "class_agreement" in summary:
+        headline["class_agreement"] = summary["class_agreement"]
+    return headline
