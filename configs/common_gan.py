@@ -1,6 +1,7 @@
 """The base of the GAN configs (not an experiment itself): model, objective, two optimizers,
 EMA, FID/KID evaluation and sample grids. jresgen/tasks/gan.py reads them."""
 import ml_collections
+from common_digits import tiny_schedule
 
 from jresgen.config import base_config
 
@@ -51,11 +52,7 @@ def gan_config(arch: str, resolution: int, channels: int, *, g_features: int,
 
 def tiny_gan(config):
     """Seconds: a few steps of a narrow net."""
-    config.total_steps = 4
-    config.batch_size = 8
-    config.log_every = 1
-    config.eval_every = 0
-    config.checkpoint_every = 2
+    config = tiny_schedule(config)
     config.gan.n_dis = min(config.gan.n_dis, 2)
     config.model.z_dim = 8
     config.model.g_features, config.model.d_features = 8, 8
