@@ -8,6 +8,10 @@ too, see jresgen/models/features.py).
     jresgen stylize --workdir runs/style photo.jpg stylised.png
 
 Use your own style image with --config.style.image=path/to/painting.jpg.
+
+Measured (400 steps, 16 min 36 s wall on the shared 2-core CPU under heavy load): style loss
+on the validation photos 0.43 (the unstyled photos: 10.39), content loss 1.36; the photos keep
+their layout in the style's pale colours, with blobby regions and rainbow edge fringes.
 """
 import ml_collections
 
@@ -49,7 +53,7 @@ def get_config(variant=None):
     config.data = ml_collections.ConfigDict(dict(
         name="photo_crops", patch_size=64,  # Johnson et al. train on 256
         train_images=(), valid_images=()))  # () = the split of jresgen/data/photos.py
-    config.total_steps = 800
+    config.total_steps = 400
     config.batch_size = 4
     config.learning_rate = 1e-3
     config.log_every = 25
