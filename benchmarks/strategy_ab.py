@@ -41,7 +41,8 @@ def main(argv=None):
         strategy = make_strategy(name, jax.local_devices()[:args.devices])
         step = strategy.compile(functools.partial(task.train_step, config=config,
                                                   axis_name=strategy.axis_name))
-        state = strategy.init(lambda: _initial_state(config, task, batches[0]))
+        state = strategy.init(lambda rng: _initial_state(config, task, batches[0], rng),
+                              jax.random.PRNGKey(config.seed))
         state, metrics = step(state, strategy.shard(batches[0]))  # compiles
         jax.block_until_ready(metrics)
         runs[name] = {"strategy": strategy, "step": step, "state": state, "times": []}

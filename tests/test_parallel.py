@@ -74,8 +74,9 @@ def test_step_compiles_once_donates_and_transfers_nothing_itself(strategy, confi
         return task.train_step(state, batch, config=config, axis_name=strat.axis_name)
     step = strat.compile(counted)
     first = source.batch(0)
-    dstate = strat.init(lambda: task.init_state(config, jax.random.PRNGKey(0), first,
-                                                optimizer_factory(config)))
+    dstate = strat.init(lambda rng: task.init_state(config, rng, first,
+                                                    optimizer_factory(config)),
+                        jax.random.PRNGKey(0))
     with jax.transfer_guard("disallow"):
         for i in range(STEPS):
             before = jax.tree.leaves(dstate)

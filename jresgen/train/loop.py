@@ -46,8 +46,8 @@ def optimizer_factory(config):
     return make_tx
 
 
-def _initial_state(config, task, sample_batch):
-    rng = jax.random.PRNGKey(config.seed)
+def _initial_state(config, task, sample_batch, rng=None):
+    rng = jax.random.PRNGKey(config.seed) if rng is None else rng
     return task.init_state(config, rng, sample_batch, optimizer_factory(config))
 
 
@@ -98,7 +98,8 @@ def train_and_evaluate(config, workdir) -> dict | None:
             dstate = strategy.place(state)
             del state
         else:  # born in the strategy's placement: no host copy, no second copy
-            dstate = strategy.init(lambda: _initial_state(config, task, example))
+            dstate = strategy.init(lambda rng: _initial_state(config, task, example, rng),
+                                   jax.random.PRNGKey(config.seed))
         # Written once the config is known to fit the checkpoints, so a rejected config never
         # replaces the one a resume without --config relies on.
         (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")

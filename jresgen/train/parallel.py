@@ -45,14 +45,16 @@ class PmapStrategy:
     def num_devices(self) -> int:
         return len(self.devices)
 
-    def init(self, make_state):
-        """The state `make_state()` builds, computed once and written straight into every
-        device's replica."""
+    def init(self, make_state, *args):
+        """The state `make_state(*args)` builds, computed once and written straight into every
+        device's replica. Pass the RNG key as an argument: a state computed from constants
+        alone is constant-folded by XLA, which evaluates whole forward passes at compile time
+        (minutes for a GAN)."""
         n = self.num_devices
 
-        def stacked():
-            return jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *x.shape)), make_state())
-        return jax.jit(stacked, out_shardings=self.stacked)()
+        def stacked(*args):
+            return jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *x.shape)), make_state(*args))
+        return jax.jit(stacked, out_shardings=self.stacked)(*args)
 
     def place(self, state):
         """A state on `restore_sharding`'s device -> the replicated layout, leaf by leaf, each
@@ -121,8 +123,9 @@ class JitStrategy:
     def num_devices(self) -> int:
         return len(self.devices)
 
-    def init(self, make_state):
-        return jax.jit(make_state, out_shardings=self.replicated)()
+    def init(self, make_state, *args):
+        """See PmapStrategy.init."""
+        return jax.jit(make_state, out_shardings=self.replicated)(*args)
 
     def place(self, state):
         return state  # restored with `restore_sharding`, already in place
