@@ -23,33 +23,16 @@ def _photos_sr(config):
     return source, valid
 
 
-def _digits(config):
-    from jresgen.data.digits import build_digits
-    try:
-        return build_digits(config)
-    except ValueError as e:
-        raise UserError(str(e)) from e
-
-
-def _photo_crops(config):
-    from jresgen.data.photo_crops import build_photo_crops
-    try:
-        return build_photo_crops(config)
-    except ValueError as e:
-        raise UserError(str(e)) from e
-
-
-def _texture_patches(config):
-    from jresgen.data.texture_patches import build_texture_patches
-    try:
-        return build_texture_patches(config)
-    except ValueError as e:
-        raise UserError(str(e)) from e
-
-
-def _texture_exemplar(config):
-    from jresgen.data.texture_exemplar import build_texture_exemplar
-    return build_texture_exemplar(config)
+def _lazy(module: str, function: str):
+    """A DATASETS entry that imports `module` only when used (no dataset pays for another's
+    imports) and reports its ValueErrors as one line."""
+    def build(config):
+        import importlib
+        try:
+            return getattr(importlib.import_module(module), function)(config)
+        except ValueError as e:
+            raise UserError(str(e)) from e
+    return build
 
 
 def _needs_tfds(name):
@@ -61,8 +44,11 @@ def _needs_tfds(name):
 
 
 # name -> build(config) returning (train source, evaluation data)
-DATASETS = {"photos_sr": _photos_sr, "digits": _digits, "photo_crops": _photo_crops,
-            "texture_patches": _texture_patches, "texture_exemplar": _texture_exemplar,
+DATASETS = {"photos_sr": _photos_sr,
+            "digits": _lazy("jresgen.data.digits", "build_digits"),
+            "photo_crops": _lazy("jresgen.data.photo_crops", "build_photo_crops"),
+            "texture_patches": _lazy("jresgen.data.texture_patches", "build_texture_patches"),
+            "texture_exemplar": _lazy("jresgen.data.texture_exemplar", "build_texture_exemplar"),
             "mnist": _needs_tfds("mnist"), "cifar10": _needs_tfds("cifar10")}
 
 
