@@ -56,6 +56,8 @@ def tiny_gan(config):
     config.gan.n_dis = min(config.gan.n_dis, 2)
     config.model.z_dim = 8
     config.model.g_features, config.model.d_features = 8, 8
+    config.model.g_blocks = tuple(8 for _ in config.model.g_blocks)
+    config.model.d_blocks = tuple((8, down) for _, down in config.model.d_blocks)
     config.evaluation.classifier_workdir = ""
     config.sampling.grid_rows, config.sampling.grid_cols = 2, 4
     return config
