@@ -59,14 +59,19 @@ def build_model(config, axis_name=None):
         raise UserError(f"config.model: {e}") from e
 
 
-def latent_shape(config, image_shape) -> tuple[int, ...]:
+def latent_factor(config, generator) -> int:
+    """How many output pixels a spatial (texture) generator makes per latent position along
+    each side (2 per up-sampling block); 1 for a vector latent."""
+    return 2 ** len(generator.blocks) if config.model.get("spatial_latent", False) else 1
+
+
+def latent_shape(config, generator, image_shape) -> tuple[int, ...]:
     """One sample's latent: [z_dim], or [h, w, z_dim] for a spatial (texture) generator whose
     output is `image_shape` [H, W, C]."""
     m = config.model
     if not m.get("spatial_latent", False):
         return (m.z_dim,)
-    g, _ = build_model(config)
-    factor = 2 ** len(g.blocks)
+    factor = latent_factor(config, generator)
     return (image_shape[0] // factor, image_shape[1] // factor, m.z_dim)
 
 
@@ -94,7 +99,7 @@ def init_state(config, rng, batch, make_optimizer) -> GANState:
     g_model, d_model = build_model(config)
     g_rng, d_rng, state_rng = jax.random.split(rng, 3)
     image = jnp.asarray(batch["image"][:1, 0]) * 2 - 1
-    z = jnp.zeros((1, *latent_shape(config, image.shape[1:])))
+    z = jnp.zeros((1, *latent_shape(config, g_model, image.shape[1:])))
     labels = jnp.zeros((1,), jnp.int32) if config.model.num_classes else None
     g_vars = dict(g_model.init(g_rng, z, train=False, labels=labels))
     d_vars = dict(d_model.init(d_rng, image, train=False, labels=labels))
@@ -136,7 +141,7 @@ def train_step(state: GANState, batch, *, config, axis_name=None):
     first = 0 if axis_name is None else jax.lax.axis_index(axis_name) * b
     index = first + jnp.arange(b)
     rng = step_rng(state)
-    z_shape = latent_shape(config, images.shape[2:])
+    z_shape = latent_shape(config, g_model, images.shape[2:])
     separate = m.arch == "dcgan"
 
     def generate(g_params, g_state, key):
@@ -230,10 +235,11 @@ def sample_images(config, state: GANState, num: int, seed: int, *, size=None, la
     if label is not None and not 0 <= label < m.num_classes:
         raise UserError(f"--class must be in 0..{m.num_classes - 1}, got {label}")
     g_model, _ = build_model(config)
-    factor = 2 ** len(g_model.blocks) if m.get("spatial_latent", False) else 1
+    factor = latent_factor(config, g_model)
     out_h, out_w = size or (m.resolution, m.resolution)
     # a spatial generator makes multiples of `factor`; a larger map is made and cropped
-    z_shape = latent_shape(config, (-(-out_h // factor) * factor, -(-out_w // factor) * factor))
+    padded = (-(-out_h // factor) * factor, -(-out_w // factor) * factor)
+    z_shape = latent_shape(config, g_model, padded)
     z, labels = draw_latents(jax.random.PRNGKey(seed), jnp.arange(num), z_shape, m.num_classes)
     if label is not None:
         labels = jnp.full((num,), label, jnp.int32)
