@@ -155,6 +155,28 @@ def test_sample_images_contract():
             task.sample_images(config, state, 4, 0, **kwargs)
 
 
+def test_samples_come_from_the_learned_prior():
+    """A mixture collapsed onto one point (tiny variances): every sample decodes that point,
+    where N(0, I) draws would decode to different images."""
+    config = load_config(TINY)
+    apply_overrides(config, ["model.prior=mixture"])
+    model = task.build_model(config)
+    variables = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 16, 16, 1)),
+                           jnp.zeros((1, config.model.latent_dim)))
+    params = dict(variables["params"])
+    point = jnp.full((config.model.latent_dim,), 3.0)
+    scale = config.model.prior_param_scale  # the mixture's parameters are stored divided by it
+    params["mixture"] = {"means": jnp.broadcast_to(point / scale,
+                                                   params["mixture"]["means"].shape),
+                         "logvars": jnp.full_like(params["mixture"]["logvars"], -30.0 / scale),
+                         "weight_logits": params["mixture"]["weight_logits"]}
+    state = TrainState.create(params=params, model_state={}, tx=optax.sgd(0.1),
+                              rng=jax.random.PRNGKey(0))
+    images, _ = task.sample_images(config, state, 6, seed=2)
+    expected = task._decode_mean(model, {"params": params}, point[None])
+    np.testing.assert_allclose(images, np.broadcast_to(expected, images.shape), atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def one_device():
     return train_with(load_config(TINY), "pmap", jax.local_devices()[:1], 2)

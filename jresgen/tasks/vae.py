@@ -212,20 +212,6 @@ def sample(config, state: TrainState, num: int, seed: int) -> np.ndarray:
     return image_grid(images, math.ceil(math.sqrt(num)), config.sampling.zoom)
 
 
-def sample_images(config, state: TrainState, num: int, seed: int, *, size=None, label=None):
-    """(images [num, H, W, C] in [0, 1], None): the decoder's expected image of z_k drawn from
-    the prior with PRNGKey(seed) folded with k (jresgen/tasks/__init__.py's sampling contract)."""
-    if size is not None:
-        raise UserError("this VAE has a fixed output size; --size is for texture models")
-    if label is not None:
-        raise UserError("this VAE is unconditional; --class needs a class-conditional model")
-    if num <= 0:
-        raise UserError(f"the number of samples must be positive, got {num}")
-    model, variables = build_model(config), _variables(state)
-    z = sample_eps(jax.random.PRNGKey(seed), jnp.arange(num), config.model.latent_dim)
-    return np.asarray(_decode_mean(model, variables, z)), None
-
-
 def format_report(summary: dict) -> str:
     report = (f"test negative ELBO {summary['nll_nats']:.2f} nats/image "
               f"({summary['bits_per_dim']:.4f} bits/dim over {summary['dims']} dims) = "
