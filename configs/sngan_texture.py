@@ -1,12 +1,12 @@
 """A fully convolutional SNGAN texture model (spatial latents, as Jetchev et al.'s spatial
-GAN): trained on random 48x48 patches of scikit-image's `brick` (halved to 256x256), it
+GAN): trained on random 64x64 patches of scikit-image's `brick` (halved to 256x256), it
 generates textures of any size from a latent map.
 
     jresgen train --config configs/sngan_texture.py --workdir runs/sngan_texture
     jresgen sample --workdir runs/sngan_texture --size 256x256 brick.png
 
 The generator turns a [H/8, W/8, z_dim] noise map into an [H, W] texture through three
-up-sampling residual blocks; the discriminator scores 48x48 patches. No FID here (no
+up-sampling residual blocks; the discriminator scores 64x64 patches. No FID here (no
 classifier of textures); look at the samples, which evaluation writes to samples/.
 """
 from common_digits import apply_variant
@@ -24,7 +24,7 @@ def tiny(config):
 
 
 def get_config(variant=None):
-    config = gan_config("sngan", resolution=48, channels=1, g_features=32, d_features=32,
+    config = gan_config("sngan", resolution=64, channels=1, g_features=32, d_features=32,
                         z_dim=16)
     config.model.spatial_latent = True
     config.model.g_blocks = (32, 32, 16)
@@ -32,7 +32,7 @@ def get_config(variant=None):
     config.data = ml_collections.ConfigDict(dict(
         name="texture_patches", exemplar="brick",  # or any image file
         exemplar_scale=0.5,  # patches then span more bricks
-        patch_size=48))  # = model.resolution: what D sees
+        patch_size=64))  # = model.resolution: what D sees
     config.gan.n_dis = 2
     config.gan.ema_decay = 0.995
     config.total_steps = 1000

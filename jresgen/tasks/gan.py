@@ -1,7 +1,7 @@
 """Generative adversarial networks: the pure functions their training needs, and sampling.
 
 One call of `train_step` is one generator update preceded by `n_dis` discriminator updates
-(`lax.scan` over them), so the whole GAN iteration is one compiled program.
+(an unrolled `lax.scan` over them), so the whole GAN iteration is one compiled program.
 
 Batches are {"image": [B, n_dis, H, W, C] in [0, 1], "label": int32 [B, n_dis] (conditional
 models)}: slice i along axis 1 is the real batch of discriminator step i (jresgen/data/gan.py).
@@ -180,8 +180,11 @@ def train_step(state: GANState, batch, *, config, axis_name=None):
         return (g_state, d_params, d_state, d_opt_state), metrics
 
     carry = (state.g_state, state.d_params, state.d_state, state.d_opt_state)
+    # Unrolled: XLA:CPU runs the gradient convolutions of a loop body some 30x slower than the
+    # same convolutions outside a loop (jax-ml/jax#12868; 2.3 s against 0.077 s per
+    # sngan_digits step here). n_dis is small, and unrolling also compiles faster.
     (g_state, d_params, d_state, d_opt_state), d_metrics = jax.lax.scan(
-        d_update, carry, jnp.arange(n_dis))
+        d_update, carry, jnp.arange(n_dis), unroll=True)
 
     def g_loss_fn(g_params):
         fake, fake_labels, new_g_state = generate(g_params, g_state, jax.random.fold_in(rng, n_dis))
