@@ -35,10 +35,10 @@ def get_config(variant=None):
         patch_size=64))  # = model.resolution: what D sees
     config.gan.n_dis = 2
     config.gan.ema_decay = 0.995
-    config.total_steps = 1000
+    config.total_steps = 2000
     config.batch_size = 8
-    config.log_every = 50
-    config.eval_every = 500
-    config.checkpoint_every = 500
+    config.log_every = 100
+    config.eval_every = 1000
+    config.checkpoint_every = 1000
     config.sampling.grid_rows, config.sampling.grid_cols, config.sampling.zoom = 2, 2, 1
     return apply_variant(config, variant, tiny)
