@@ -1,10 +1,13 @@
-"""SNGAN (ResNet generator and spectrally normalised ResNet discriminator, hinge loss, 5 D
-steps per G step, Adam betas (0, 0.9)) on scikit-learn's digits at 16x16.
+"""SNGAN (ResNet generator and spectrally normalised ResNet discriminator, hinge loss, Adam
+betas (0, 0.9); 2 D steps per G step here, 5 in the paper) on scikit-learn's digits at 16x16.
 
     jresgen train --config configs/classifier_digits.py --workdir runs/classifier_digits  # FID features
     jresgen train --config configs/sngan_digits.py --workdir runs/sngan_digits
     jresgen eval --workdir runs/sngan_digits --json
     jresgen sample --workdir runs/sngan_digits --num 64 digits.png
+
+Measured (2-core CPU, 1 device): 10 min 52 s wall; FID 24.3 (real-data floor 3.38), KID 15.9,
+all ten classes among 450 samples (README "GANs").
 """
 from common_digits import apply_variant, digits_data
 from common_gan import gan_config, tiny_gan
