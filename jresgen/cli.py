@@ -146,20 +146,6 @@ def _eval(args, overrides) -> int:
     return 0
 
 
-def _upscale_jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
-    """(input, output) paths for a folder IN: every file in it, to the same name in `dst`."""
-    files = sorted(p for p in src.iterdir() if p.is_file() and not p.name.startswith("."))
-    if not files:
-        raise UserError(f"input folder {src} holds no files to upscale")
-    if dst.exists() and not dst.is_dir():
-        raise UserError(f"output {dst} must be a folder when the input is a folder")
-    if dst.resolve() == src.resolve():
-        raise UserError(f"output folder {dst} must differ from the input folder")
-    if not dst.parent.is_dir():
-        raise UserError(f"output directory does not exist: {dst.parent}")
-    return [(p, dst / p.name) for p in files]
-
-
 def _upscale(args, overrides) -> int:
     import numpy as np
     from PIL import Image
@@ -168,9 +154,11 @@ def _upscale(args, overrides) -> int:
     from jresgen.data.resize import bicubic_resize, to_uint8
     from jresgen.train.loop import load_workdir
 
-    folder = Path(args.input).is_dir()
-    if folder:
-        jobs = _upscale_jobs(Path(args.input), Path(args.output))
+    from jresgen.cli_files import folder_jobs, run_jobs
+
+    folder = Path(args.input) if Path(args.input).is_dir() else None
+    if folder is not None:
+        jobs = folder_jobs(folder, Path(args.output), "upscale")
     else:
         jobs = [(Path(args.input), _output_path(args.output))]
         read_image(args.input)  # a bad input is reported before the model loads
@@ -184,17 +172,11 @@ def _upscale(args, overrides) -> int:
         raise UserError(f"--tile {tiling['tile']} must exceed twice the overlap "
                         f"{tiling['overlap']}")
     upscale = task.upscaler(config, state, args.ensemble, **tiling)
-    skipped = []
-    for src, out in jobs:
-        try:
-            if out.suffix.lower() not in Image.registered_extensions():
-                raise UserError(f"unknown image format for {out}")
-            rgb, alpha, grayscale = read_image(src)
-        except UserError:
-            if not folder:
-                raise
-            skipped.append(src.name)
-            continue
+
+    def upscale_file(src, out):
+        if out.suffix.lower() not in Image.registered_extensions():
+            raise UserError(f"unknown image format for {out}")
+        rgb, alpha, grayscale = read_image(src)
         sr = np.clip(upscale(rgb), 0.0, 1.0)
         if grayscale:
             sr = sr.mean(axis=-1, keepdims=True)
@@ -202,13 +184,8 @@ def _upscale(args, overrides) -> int:
             up = bicubic_resize(alpha[..., None], sr.shape[0], sr.shape[1])
             sr = np.concatenate([sr, np.clip(up, 0.0, 1.0)], axis=-1)
         write_image(out, to_uint8(sr))
-        print(f"{src} {rgb.shape[1]}x{rgb.shape[0]} -> {out} {sr.shape[1]}x{sr.shape[0]}")
-    if skipped:
-        message = f"skipped {len(skipped)} unreadable file(s) in {args.input}: " \
-                  f"{', '.join(skipped)}"
-        if len(skipped) == len(jobs):
-            raise UserError(message)
-        print(f"jresgen: {message}", file=sys.stderr)
+        return f"{src} {rgb.shape[1]}x{rgb.shape[0]} -> {out} {sr.shape[1]}x{sr.shape[0]}"
+    run_jobs(jobs, upscale_file, folder=folder)
     return 0
 
 

@@ -5,7 +5,6 @@ Grayscale inputs are written back as grayscale (the stylised image's channel mea
 channel is kept as it is, as `upscale` does. In a folder, files that cannot be read as images
 (or are too small) are skipped and named in one line on stderr.
 """
-import sys
 from pathlib import Path
 
 from jresgen.errors import UserError
@@ -38,40 +37,30 @@ def _stylize_file(config, task, state, src: Path, dst: Path) -> str:
 
 def run(args) -> int:
     from jresgen.cli import _family_of, _output_path
+    from jresgen.cli_files import folder_jobs, run_jobs
     from jresgen.train.loop import load_workdir
 
     src, dst = Path(args.input), Path(args.output)
     if not src.exists():
         raise UserError(f"input not found: {src}")
-    if src.is_dir():
-        if dst.exists() and not dst.is_dir():
-            raise UserError(f"IN is a folder, so OUT must be one too: {dst} is a file")
-        files = sorted(p for p in src.iterdir() if p.is_file())
-        if not files:
-            raise UserError(f"no files in {src}")
+    folder = src if src.is_dir() else None
+    if folder is not None:
+        jobs = folder_jobs(src, dst, "stylize")
     else:
-        _output_path(args.output)
+        jobs = [(src, _output_path(args.output))]
     family = _family_of(args.workdir)
     if family is not None and family != "style_transfer":
         raise UserError(f"{args.workdir} holds a {family!r} model; stylize needs a "
                         f"style_transfer one (configs/style_transfer.py)")
     config, task, state, _ = load_workdir(args.workdir)
-    if not src.is_dir():
-        print(_stylize_file(config, task, state, src, dst))
-        return 0
-    dst.mkdir(parents=True, exist_ok=True)
-    done, skipped = 0, []
-    for f in files:
-        try:
-            _output_path(str(dst / f.name))
-            print(_stylize_file(config, task, state, f, dst / f.name))
-            done += 1
-        except UserError:
-            skipped.append(f.name)
-    if skipped:
-        print(f"jresgen: skipped {len(skipped)} file(s) that are not images this can read or "
-              f"write (or are smaller than 8x8): {', '.join(skipped)}", file=sys.stderr)
-    if not done:
-        raise UserError(f"no image in {src} could be stylised")
-    print(f"{done} image(s) from {src} -> {dst}")
+
+    if folder is not None:
+        dst.mkdir(exist_ok=True)  # its parent was checked by folder_jobs
+
+    def stylize_file(src, out):
+        _output_path(str(out))  # a known image format
+        return _stylize_file(config, task, state, src, out)
+    done = run_jobs(jobs, stylize_file, folder=folder)
+    if folder is not None:
+        print(f"{done} image(s) from {src} -> {dst}")
     return 0
