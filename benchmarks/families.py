@@ -215,7 +215,10 @@ class ClassifierAdapter(Adapter):
 
 class VAEAdapter(Adapter):
     """VAE: batches {"image"} on the data's levels; loss = mean negative ELBO, one z per image.
-    Each side draws eps with its own RNG inside the step (same shapes, different numbers)."""
+    Each side draws eps with its own RNG inside the step (same shapes, different numbers).
+    The reference is the N(0, I)-prior VAE: the config's learned mixture prior (50 Gaussians
+    over 16 dimensions, a few kFLOP per image) is switched off on the jresgen side."""
+    config_overrides = (*Adapter.config_overrides, "model.prior=standard")
 
     @staticmethod
     def make_batch(config, batch_size: int, seed: int = 0) -> dict:
