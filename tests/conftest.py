@@ -76,3 +76,24 @@ def losses_on_one_batch(config, steps: int):
         state, metrics = step(state, batch)
         losses.append(float(metrics["loss"]))
     return losses
+
+
+def interrupt_at_step(patch, step: int) -> None:
+    """Makes the training loop receive Ctrl-C while step `step` runs (the loop builds batch
+    `step` then), through `patch` (a pytest MonkeyPatch) on jresgen.data.build."""
+    import signal
+
+    from jresgen import data as datasets
+    build = datasets.build
+
+    def build_with_interrupt(config):
+        source, eval_data = build(config)
+        batch = source.batch
+
+        def batch_with_interrupt(i):
+            if i == step:
+                os.kill(os.getpid(), signal.SIGINT)
+            return batch(i)
+        source.batch = batch_with_interrupt
+        return source, eval_data
+    patch.setattr(datasets, "build", build_with_interrupt)

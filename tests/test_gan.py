@@ -2,15 +2,13 @@
 EMA, model shapes, device-count independence under pmap and jit, exact resume, the CLI."""
 import functools
 import json
-import os
-import signal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import CONFIGS, train_with
+from conftest import CONFIGS, interrupt_at_step, train_with
 from jresgen.config import apply_overrides, load_config
 from jresgen.tasks import gan_losses
 
@@ -177,25 +175,12 @@ def test_four_devices_equal_one_under_pmap_and_jit(name, overrides):
 def test_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch):
     """Interrupted by Ctrl-C after step 2 of the same 4-step config (the learning rates decay
     linearly over total_steps, so a shorter first run would follow another schedule)."""
-    from jresgen import data as datasets
     from jresgen.train.loop import load_workdir, train_and_evaluate
 
     config = _config("sngan_digits_cond.py", total_steps=4, checkpoint_every=4)
     train_and_evaluate(config, tmp_path / "straight")
-    build = datasets.build
-
-    def build_with_interrupt(config):
-        source, eval_data = build(config)
-        batch = source.batch
-
-        def batch_with_interrupt(step):
-            if step == 2:  # built while step 2 runs: the loop stops after it and saves
-                os.kill(os.getpid(), signal.SIGINT)
-            return batch(step)
-        source.batch = batch_with_interrupt
-        return source, eval_data
     with monkeypatch.context() as patch:
-        patch.setattr(datasets, "build", build_with_interrupt)
+        interrupt_at_step(patch, 2)  # the loop stops after step 2 and saves
         with pytest.raises(KeyboardInterrupt, match="interrupted at step 2"):
             train_and_evaluate(config, tmp_path / "resumed")
     train_and_evaluate(config, tmp_path / "resumed")

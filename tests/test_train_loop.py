@@ -4,7 +4,6 @@ Reliability cases damage files or inject a NaN and check the one line the CLI pr
 code, and which checkpoint stays the latest.
 """
 import json
-import os
 import shutil
 import signal
 from pathlib import Path
@@ -15,7 +14,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from conftest import CONFIGS, losses_on_one_batch, tiny_sr_config
+from conftest import CONFIGS, interrupt_at_step, losses_on_one_batch, tiny_sr_config
 from jresgen import cli
 from jresgen import data as datasets
 from jresgen.config import load_config
@@ -233,19 +232,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 
 
 def test_ctrl_c_stops_after_the_step_and_saves(tmp_path, capsys, monkeypatch):
-    build = datasets.build
-
-    def build_with_interrupt(config):
-        source, eval_data = build(config)
-        batch = source.batch
-
-        def batch_with_interrupt(step):
-            if step == 3:  # the loop builds batch 3 while step 3 runs: Ctrl-C arrives then
-                os.kill(os.getpid(), signal.SIGINT)
-            return batch(step)
-        source.batch = batch_with_interrupt
-        return source, eval_data
-    monkeypatch.setattr(datasets, "build", build_with_interrupt)
+    interrupt_at_step(monkeypatch, 3)  # Ctrl-C arrives while step 3 runs
     code, _, err = _cli(capsys, ["train", "--config", TINY, "--workdir", tmp_path,
                                  "--config.total_steps=8", "--config.checkpoint_every=4"])
     assert code == 130
