@@ -3,12 +3,16 @@ product in jresgen's train step, read from the shapes in its jaxpr (2 FLOPs per 
 
 XLA's cost analysis and PyTorch's FlopCounterMode are recorded too, but they disagree by a few
 percent (XLA counts elementwise work and padding differently), so utilisation is computed from
-this count on both sides. Only jaxpr shapes are used: nothing is compiled or run.
+this count on both sides. It counts the model's FLOPs: where jresgen computes a layer with
+structural zeros (DCGAN's transposed convs), only the non-zero taps count, as PyTorch counts
+them. Only jaxpr shapes are used: nothing is compiled or run.
 """
 import math
 
 import jax
 from jax.extend.core import ClosedJaxpr, Jaxpr
+
+from jresgen.nn.transposed_conv import NONZERO_TAP_FRACTION, conv_transpose_4x4_s2
 
 
 def _sub_jaxprs(eqn):
@@ -47,6 +51,11 @@ def _eqn_macs(eqn) -> int:
     return 0
 
 
+# Calls that execute more multiply-adds than the model has: (model, executed) per call name.
+# DCGAN's transposed convs run as 3x3 convs whose kernels are partly structural zeros.
+_MODEL_FRACTION = {conv_transpose_4x4_s2.__name__: NONZERO_TAP_FRACTION}
+
+
 def _count(jaxpr) -> int:
     total = 0
     for eqn in jaxpr.eqns:
@@ -54,8 +63,9 @@ def _count(jaxpr) -> int:
         # a scan's body runs `length` times (the GAN step's n_dis discriminator updates);
         # no while loops occur in the benchmarked steps
         trips = eqn.params["length"] if eqn.primitive.name == "scan" else 1
+        model, executed = _MODEL_FRACTION.get(eqn.params.get("name"), (1, 1))
         for sub in _sub_jaxprs(eqn):
-            total += trips * _count(sub)
+            total += trips * _count(sub) * model // executed
     return total
 
 

@@ -4,8 +4,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import flax.linen as nn
+
 from jresgen.nn import (BasicBlock, BottleneckBlock, PixelShuffleUpsampler, PreActBlock,
-                        ResidualDownBlock, ResidualUpBlock, make_norm, pixel_shuffle)
+                        ResidualDownBlock, ResidualUpBlock, UpConv4x4, make_norm, pixel_shuffle)
 
 
 def _conv(x, p, stride=1):
@@ -36,6 +38,51 @@ def test_pixel_shuffle_matches_pytorch_definition():
 def test_pixel_shuffle_rejects_bad_channels():
     with pytest.raises(ValueError):
         pixel_shuffle(jnp.zeros((1, 2, 2, 6)), 2)
+
+
+def test_upconv4x4_is_pytorch_conv_transpose_k4_s2_p1():
+    # PyTorch's definition, as a scatter loop: input pixel (y, x) adds K[ky, kx] to output
+    # pixel (2y - 1 + ky, 2x - 1 + kx) (padding 1 crops one row/column on each side).
+    x = np.asarray(_x((2, 3, 5, 4)))
+    module = UpConv4x4(3, use_bias=True, bias_init=jax.nn.initializers.normal(1.0))
+    params = module.init(jax.random.PRNGKey(1), x)["params"]
+    k, bias = np.asarray(params["kernel"]), np.asarray(params["bias"])
+    assert k.shape == (4, 4, 3, 4)  # flax's transposed layout [kh, kw, out, in]
+    full = np.zeros((2, 2 * 3 + 2, 2 * 5 + 2, 3), np.float32)
+    for y in range(3):
+        for xx in range(5):
+            for ky in range(4):
+                for kx in range(4):
+                    full[:, 2 * y + ky, 2 * xx + kx] += x[:, y, xx] @ k[ky, kx].T
+    ref = full[:, 1:-1, 1:-1] + bias
+    out = module.apply({"params": params}, x)
+    np.testing.assert_allclose(np.asarray(out), ref, atol=1e-5)
+
+
+def test_upconv4x4_matches_flax_conv_transpose_with_the_same_params_and_gradients():
+    x = _x((2, 4, 4, 6))
+    flax_layer = nn.ConvTranspose(5, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)),
+                                  transpose_kernel=True, use_bias=False)
+    ours = UpConv4x4(5)
+    variables = flax_layer.init(jax.random.PRNGKey(2), x)
+    assert (jax.tree.map(jnp.shape, ours.init(jax.random.PRNGKey(2), x))
+            == jax.tree.map(jnp.shape, variables))
+
+    def loss(module):
+        return lambda v, x: jnp.sum(jnp.sin(module.apply(v, x)))
+
+    np.testing.assert_allclose(ours.apply(variables, x), flax_layer.apply(variables, x),
+                               atol=1e-5)
+    ours_grad = jax.grad(loss(ours), (0, 1))(variables, x)
+    flax_grad = jax.grad(loss(flax_layer), (0, 1))(variables, x)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-4), ours_grad, flax_grad)
+
+
+def test_upconv4x4_computes_in_its_dtype_with_float32_params():
+    module = UpConv4x4(2, dtype=jnp.bfloat16)
+    variables = module.init(jax.random.PRNGKey(0), _x((1, 2, 2, 3)))
+    assert variables["params"]["kernel"].dtype == jnp.float32
+    assert module.apply(variables, _x((1, 2, 2, 3))).dtype == jnp.bfloat16
 
 
 @pytest.mark.parametrize("scale,shape", [(2, (1, 10, 12, 8)), (3, (1, 15, 18, 8)),

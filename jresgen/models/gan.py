@@ -24,7 +24,8 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jresgen.nn import ResidualDownBlock, ResidualUpBlock, make_norm, spectral_normalized
+from jresgen.nn import (ResidualDownBlock, ResidualUpBlock, UpConv4x4, make_norm,
+                        spectral_normalized)
 
 DCGAN_INIT = nn.initializers.normal(0.02)  # the DCGAN paper's N(0, 0.02) for every weight
 
@@ -62,10 +63,10 @@ class DCGANGenerator(nn.Module):
             x = norm(scale_init=_bn_scale_init, name=f"norm{i}")(x)
             x = nn.relu(x)
             last = i == n - 1
-            x = nn.ConvTranspose(self.channels if last else self.features * 2 ** (n - 2 - i),
-                                 (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)),
-                                 use_bias=False, transpose_kernel=True, kernel_init=DCGAN_INIT,
-                                 dtype=self.dtype, name=f"convT{i + 1}")(x)
+            # ConvTranspose2d(4, 2, 1), as a 3x3 conv + pixel shuffle (see UpConv4x4: same
+            # parameters, ~9x faster gradient on XLA:CPU)
+            x = UpConv4x4(self.channels if last else self.features * 2 ** (n - 2 - i),
+                          kernel_init=DCGAN_INIT, dtype=self.dtype, name=f"convT{i + 1}")(x)
         return jnp.tanh(x).astype(jnp.float32)
 
 

@@ -1,4 +1,5 @@
-"""Building blocks: residual blocks, up/down blocks, pixel shuffle, norms, activations."""
+"""Building blocks: residual blocks, up/down blocks, pixel shuffle, DCGAN's up-sampling conv,
+norms, activations."""
 from jresgen.nn.activations import Activation, get_activation
 from jresgen.nn.blocks import (BLOCKS, BasicBlock, BottleneckBlock, PreActBlock, ResidualBlock,
                                ResidualDownBlock, ResidualUpBlock, count_params, downsample_avg,
@@ -6,10 +7,12 @@ from jresgen.nn.blocks import (BLOCKS, BasicBlock, BottleneckBlock, PreActBlock,
 from jresgen.nn.norms import NORMS, ConditionalBatchNorm, apply_norm, make_norm
 from jresgen.nn.spectral_norm import spectral_normalized
 from jresgen.nn.pixel_shuffle import PixelShuffleUpsampler, pixel_shuffle
+from jresgen.nn.transposed_conv import UpConv4x4, conv_transpose_4x4_s2
 
 __all__ = [
     "Activation", "get_activation", "BLOCKS", "BasicBlock", "BottleneckBlock", "PreActBlock",
     "ResidualBlock", "ResidualDownBlock", "ResidualUpBlock", "count_params", "downsample_avg",
     "upsample_nearest", "NORMS", "ConditionalBatchNorm", "apply_norm", "make_norm",
-    "PixelShuffleUpsampler", "pixel_shuffle", "spectral_normalized",
+    "PixelShuffleUpsampler", "pixel_shuffle", "spectral_normalized", "UpConv4x4",
+    "conv_transpose_4x4_s2",
 ]
