@@ -26,7 +26,8 @@ def gan_config(arch: str, resolution: int, channels: int, *, g_features: int,
         g_blocks=(),  # SNGAN widths per up block; empty: the paper's layout for `resolution`
         d_blocks=(),  # SNGAN (width, downsample) per D block; empty: the paper's layout
         spatial_latent=False,  # True: z is a map [h, w, z_dim], G is fully convolutional
-        dtype="float32"))
+        dtype="float32",
+        remat="none"))  # SNGAN: per-block rematerialisation policy (jresgen/nn/remat.py)
     if arch == "dcgan":  # Radford et al.: Adam 2e-4, beta1 0.5; non-saturating loss
         lr_g = lr_d = 2e-4
         betas = (0.5, 0.999)

@@ -16,7 +16,8 @@ def sr_config(scale: int, num_blocks: int, features: int) -> ml_collections.Conf
         subtract_mean=True,  # EDSR's DIV2K mean shift
         image_skip="none",  # "bicubic": learn only the residual over bicubic upsampling
         loss="l1",  # l1 (EDSR) | l2 (SRResNet)
-        dtype="float32"))  # computation dtype: "bfloat16" on accelerators; params stay float32
+        dtype="float32",  # computation dtype: "bfloat16" on accelerators; params stay float32
+        remat="none"))  # per-block rematerialisation policy (jresgen/nn/remat.py)
     config.data = ml_collections.ConfigDict(dict(
         name="photos_sr",
         patch_size=48,  # LR pixels; HR crops are patch_size * scale

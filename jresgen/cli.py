@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
                                         "directory's config.json, to resume")
     train.add_argument("--workdir", required=True, help="where checkpoints, metrics and "
                                                         "samples go; resumes if it has them")
+    train.add_argument("--profile", metavar="START:STOP",
+                       help="write a jax.profiler trace of the steps from START to STOP into "
+                            "WORKDIR/tensorboard (TensorBoard's Profile tab, or Perfetto)")
 
     evaluate = verbs.add_parser("eval", help="quality figures of the latest checkpoint")
     evaluate.add_argument("--workdir", required=True)
@@ -116,7 +119,9 @@ def _family_of(workdir) -> str | None:
 def _train(args, overrides) -> int:
     from jresgen.config import apply_overrides, config_from_json, load_config, validate
     from jresgen.train.loop import train_and_evaluate
+    from jresgen.train.profiling import parse_window
 
+    profile = parse_window(args.profile) if args.profile else None
     if args.config:
         config = load_config(args.config, overrides)
     else:
@@ -126,7 +131,7 @@ def _train(args, overrides) -> int:
         config = config_from_json(saved.read_text())
         apply_overrides(config, overrides)
         validate(config)
-    summary = train_and_evaluate(config, args.workdir)
+    summary = train_and_evaluate(config, args.workdir, profile=profile)
     if summary is not None:
         from jresgen.tasks import get_task
         print(get_task(config.task).format_report(summary))

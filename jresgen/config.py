@@ -111,6 +111,19 @@ def validate(config: ml_collections.ConfigDict) -> None:
             raise UserError(f"config key {key} must be a positive integer, got {config[key]!r}")
     if not config.learning_rate > 0:
         raise UserError(f"config key learning_rate must be positive, got {config.learning_rate!r}")
+    accumulate = config.optimizer.get("accumulate_steps", 1) if "optimizer" in config else 1
+    if not isinstance(accumulate, int) or accumulate <= 0:
+        raise UserError(f"config key optimizer.accumulate_steps must be a positive integer, "
+                        f"got {accumulate!r}")
+    if config.total_steps % accumulate:
+        raise UserError(f"total_steps ({config.total_steps}) must be a multiple of "
+                        f"optimizer.accumulate_steps ({accumulate}): each update takes "
+                        f"{accumulate} steps")
+    remat = config.model.get("remat", "none") if "model" in config else "none"
+    from jresgen.nn.remat import REMAT_POLICIES  # here: configs load without flax otherwise
+    if remat not in REMAT_POLICIES:
+        raise UserError(f"config key model.remat must be one of {', '.join(REMAT_POLICIES)}, "
+                        f"got {remat!r}")
     if config.parallelism not in PARALLELISM:
         raise UserError(f"config key parallelism must be one of {', '.join(PARALLELISM)}, "
                         f"got {config.parallelism!r}")
@@ -134,5 +147,6 @@ def base_config(task: str) -> ml_collections.ConfigDict:
     config.optimizer = ml_collections.ConfigDict(dict(
         name="adam", b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, momentum=0.9,
         nesterov=False, schedule="constant", warmup_steps=0, final_lr_fraction=0.0,
-        decay_boundaries=(0.5, 0.75), decay_factor=0.5, grad_clip_norm=0.0))
+        decay_boundaries=(0.5, 0.75), decay_factor=0.5, grad_clip_norm=0.0,
+        accumulate_steps=1))  # >1: gradient accumulation over that many steps (optim.py)
     return config

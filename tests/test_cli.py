@@ -46,6 +46,8 @@ def _one_line_error(capsys, argv, match):
     (["train", "--config", f"{CONFIGS / 'sr_x2.py'}:huge", "--workdir", "{tmp}"],
      "unknown variant"),
     (["train", "--workdir", "{tmp}"], "--config is required"),
+    (["train", "--config", TINY, "--workdir", "{tmp}", "--profile", "5"], "START:STOP"),
+    (["train", "--config", TINY, "--workdir", "{tmp}", "--profile", "3:1"], "START < STOP"),
     (["eval", "--workdir", "{tmp}"], "not a jresgen work directory"),
     (["upscale", "--workdir", "{tmp}", "in.png", "out.png"], "input image not found"),
     (["frobnicate"], "invalid choice"),
@@ -132,3 +134,14 @@ def test_changed_model_on_an_existing_workdir_is_refused(capsys, sr_workdir):
     _one_line_error(capsys, ["train", "--config", TINY, "--workdir", str(sr_workdir),
                              "--config.model.features=16"], "does not fit this config")
     assert (sr_workdir / "config.json").read_text() == before
+
+
+def test_profile_writes_a_trace_of_the_window(capsys, tmp_path):
+    """--profile 1:3 traces steps 1 and 2 of the tiny run (4 steps): TensorBoard's xplane file
+    and a Perfetto trace under WORKDIR/tensorboard/plugins/profile, and one line saying so."""
+    assert main(["train", "--config", TINY, "--workdir", str(tmp_path), "--profile", "1:3"]) == 0
+    runs = list((tmp_path / "tensorboard" / "plugins" / "profile").iterdir())
+    assert len(runs) == 1, runs
+    assert list(runs[0].glob("*.xplane.pb")) and list(runs[0].glob("*perfetto_trace.json.gz"))
+    out = capsys.readouterr()
+    assert "profile of steps 1:3 written" in out.out + out.err

@@ -25,7 +25,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jresgen.nn import (ResidualDownBlock, ResidualUpBlock, UpConv4x4, make_norm,
-                        spectral_normalized)
+                        rematerialized, spectral_normalized)
 
 DCGAN_INIT = nn.initializers.normal(0.02)  # the DCGAN paper's N(0, 0.02) for every weight
 
@@ -119,6 +119,7 @@ class ResNetGenerator(nn.Module):
     num_classes: int = 0  # > 0: conditional BatchNorm in every block
     axis_name: str | None = None
     dtype: Any = jnp.float32
+    remat: str = "none"  # rematerialise each residual block (jresgen/nn/remat.py)
 
     @nn.compact
     def __call__(self, z, train: bool = False, labels=None):
@@ -130,8 +131,9 @@ class ResNetGenerator(nn.Module):
                          z.astype(self.dtype))
         if not spatial:
             x = x.reshape(x.shape[0], 4, 4, self.linear_features)
+        block = rematerialized(ResidualUpBlock, self.remat)
         for i, f in enumerate(self.blocks):
-            x = ResidualUpBlock(f, norm="batch", activation="relu", learnable_shortcut=True,
+            x = block(f, norm="batch", activation="relu", learnable_shortcut=True,
                                 num_classes=self.num_classes, axis_name=self.axis_name,
                                 dtype=self.dtype,
                                 kernel_init=nn.initializers.xavier_uniform(),
@@ -147,12 +149,14 @@ class ResNetDiscriminator(nn.Module):
     blocks: Sequence[tuple[int, bool]]  # (width, downsample) per block
     num_classes: int = 0  # > 0: projection discriminator
     dtype: Any = jnp.float32
+    remat: str = "none"
 
     @nn.compact
     def __call__(self, x, train: bool = False, labels=None):
         x = x.astype(self.dtype)
+        block = rematerialized(ResidualDownBlock, self.remat)
         for i, (f, down) in enumerate(self.blocks):
-            x = ResidualDownBlock(f, norm="none", activation="relu", preactivate=i > 0,
+            x = block(f, norm="none", activation="relu", preactivate=i > 0,
                                   downsample=down, learnable_shortcut=down,
                                   spectral_norm=True, dtype=self.dtype,
                                   kernel_init=nn.initializers.xavier_uniform(),
@@ -181,7 +185,7 @@ def build_generator(cfg, axis_name=None) -> nn.Module:
     if cfg.arch == "sngan":
         blocks = _tuple(cfg.g_blocks) or sngan_generator_blocks(cfg.resolution, cfg.g_features)
         return ResNetGenerator(blocks, cfg.g_features, cfg.channels, cfg.num_classes, axis_name,
-                               dtype)
+                               dtype, remat=cfg.get("remat", "none"))
     raise ValueError(f"unknown GAN arch {cfg.arch!r}; choose dcgan or sngan")
 
 
@@ -192,5 +196,5 @@ def build_discriminator(cfg, axis_name=None) -> nn.Module:
     if cfg.arch == "sngan":
         blocks = _tuple(cfg.d_blocks) or sngan_discriminator_blocks(cfg.resolution,
                                                                     cfg.d_features)
-        return ResNetDiscriminator(blocks, cfg.num_classes, dtype)
+        return ResNetDiscriminator(blocks, cfg.num_classes, dtype, remat=cfg.get("remat", "none"))
     raise ValueError(f"unknown GAN arch {cfg.arch!r}; choose dcgan or sngan")

@@ -13,7 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jresgen.nn import BasicBlock, PixelShuffleUpsampler
+from jresgen.nn import BasicBlock, PixelShuffleUpsampler, rematerialized
 
 # DIV2K's mean RGB, which EDSR subtracts from inputs and adds back to outputs.
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
@@ -34,6 +34,7 @@ class SRResNet(nn.Module):
     channels: int = 3
     axis_name: str | None = None
     dtype: Any = jnp.float32  # computation dtype; parameters and the output stay float32
+    remat: str = "none"  # rematerialise each residual block (jresgen/nn/remat.py)
 
     @nn.compact
     def __call__(self, lr, train: bool = False):
@@ -41,8 +42,9 @@ class SRResNet(nn.Module):
                            lr.dtype)
         x = nn.Conv(self.features, (3, 3), dtype=self.dtype, name="head")(lr - mean)
         y = x
+        block = rematerialized(BasicBlock, self.remat)
         for i in range(self.num_blocks):
-            y = BasicBlock(self.features, norm=self.norm, activation=self.activation,
+            y = block(self.features, norm=self.norm, activation=self.activation,
                            res_scale=self.res_scale, axis_name=self.axis_name,
                            dtype=self.dtype, name=f"block_{i}")(y, train)
         y = nn.Conv(self.features, (3, 3), dtype=self.dtype, name="body_conv")(y)
@@ -67,4 +69,5 @@ def build(cfg, axis_name=None) -> SRResNet:
                     norm=cfg.norm, activation=cfg.activation, res_scale=cfg.res_scale,
                     upsampler_activation=cfg.upsampler_activation or None,
                     subtract_mean=cfg.subtract_mean, image_skip=cfg.image_skip,
-                    dtype=jnp.dtype(cfg.get("dtype", "float32")), axis_name=axis_name)
+                    dtype=jnp.dtype(cfg.get("dtype", "float32")), axis_name=axis_name,
+                    remat=cfg.get("remat", "none"))

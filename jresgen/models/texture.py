@@ -29,14 +29,19 @@ class TextureNet(nn.Module):
     norm: str = "instance"
     activation: str = "leaky_relu"
     channels: int = 3  # 1 for a grayscale exemplar
+    # "SAME" (zeros) or "CIRCULAR": with circular padding no layer sees an image border, so
+    # the net cannot anchor structure to the borders of its training crops (which does not
+    # carry over to larger outputs), and its textures tile seamlessly.
+    padding: str = "SAME"
     dtype: Any = jnp.float32
 
     def _block(self, features, name):
         return BasicBlock(features, norm=self.norm, activation=self.activation,
-                          dtype=self.dtype, name=name)
+                          padding=self.padding, dtype=self.dtype, name=name)
 
     def _branch(self, z, k):
-        y = nn.Conv(self.features, (3, 3), dtype=self.dtype, name=f"noise_conv_{k}")(z)
+        y = nn.Conv(self.features, (3, 3), padding=self.padding, dtype=self.dtype,
+                    name=f"noise_conv_{k}")(z)
         for i in range(self.blocks):
             y = self._block(self.features, f"noise_block_{k}_{i}")(y)
         return y
@@ -81,4 +86,5 @@ def build(cfg, channels: int) -> TextureNet:
     """The texture net a `config.model` section describes, with `channels` outputs."""
     return TextureNet(scales=cfg.scales, features=cfg.features, noise_channels=cfg.noise_channels,
                       blocks=cfg.blocks, norm=cfg.norm, activation=cfg.activation,
-                      channels=channels, dtype=jnp.dtype(cfg.get("dtype", "float32")))
+                      channels=channels, padding=cfg.get("padding", "SAME"),
+                      dtype=jnp.dtype(cfg.get("dtype", "float32")))

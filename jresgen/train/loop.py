@@ -30,6 +30,7 @@ from jresgen.tasks import get_task
 from jresgen.train.checkpoint import Checkpointer, DamagedCheckpoint
 from jresgen.train.optim import make_optimizer
 from jresgen.train.parallel import check_batch_size, make_strategy
+from jresgen.train.profiling import StepProfiler
 from jresgen.train.progress import Progress
 from jresgen.train.writer import MetricWriter
 
@@ -74,9 +75,10 @@ def _check_workdir_config(workdir: Path, config) -> None:
                             f"this config trains {config.task!r}: use another --workdir")
 
 
-def train_and_evaluate(config, workdir) -> dict | None:
+def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) -> dict | None:
     """Trains `config` in `workdir`, resuming from its newest intact checkpoint; returns the
-    final evaluation summary (None when the run had already finished)."""
+    final evaluation summary (None when the run had already finished). `profile` (START,
+    STOP): a jax.profiler trace of the steps from START to STOP (jresgen/train/profiling.py)."""
     workdir = Path(workdir)
     task = get_task(config.task)
     strategy = make_strategy(config.parallelism)
@@ -87,7 +89,8 @@ def train_and_evaluate(config, workdir) -> dict | None:
     _check_workdir_config(workdir, config)
 
     ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)
-    writer = progress = stop = None
+    writer = progress = stop = profiler = None
+    step = 0
     try:
         example = train_source.batch(0)
         start = 0
@@ -118,12 +121,16 @@ def train_and_evaluate(config, workdir) -> dict | None:
         if start:
             progress.write(f"resuming {workdir} from step {start}")
         stop = _StopRequest()
+        profiler = StepProfiler(profile, workdir, start, lambda line: progress.write(
+            f"jresgen: {line}"))
         summary, step = None, start
         window, clock = [], _WindowClock()  # this log window's metrics, still on the devices
         batch = strategy.shard(train_source.batch(step))
         while step < config.total_steps and not stop.requested:
+            profiler.before_step(step)
             dstate, metrics = step_fn(dstate, batch)
             step += 1
+            profiler.after_step(step, (dstate, metrics))
             window.append(metrics)
             if step < config.total_steps:  # built and sent while the step runs
                 batch = strategy.shard(train_source.batch(step))
@@ -164,6 +171,8 @@ def train_and_evaluate(config, workdir) -> dict | None:
         if step > start and ckpt.latest_step() != step:
             _save_if_finite(ckpt, strategy, step, dstate)
     finally:
+        if profiler is not None:
+            profiler.close(step)
         if stop is not None:
             stop.restore()
         ckpt.close()

@@ -37,8 +37,19 @@ def decay_mask(params):
 
 
 def make_optimizer(opt: ml_collections.ConfigDict, learning_rate: float, total_steps: int):
-    """Returns (tx, schedule). Gradient clipping by global norm comes first when
-    `grad_clip_norm` > 0; weight decay (adamw, sgd) skips biases and norm parameters."""
+    """Returns (tx, schedule of the train step). Gradient clipping by global norm comes first
+    when `grad_clip_norm` > 0; weight decay (adamw, sgd) skips biases and norm parameters.
+
+    `accumulate_steps` k > 1: gradient accumulation (optax.MultiSteps). Each train step takes
+    one micro-batch of `batch_size`; every k-th step applies the mean of the last k gradients,
+    so the optimizer sees batches of k * batch_size and makes total_steps / k updates (its
+    schedule counts those updates; the returned schedule maps a train step to its update)."""
+    k = opt.get("accumulate_steps", 1)
+    if k > 1:
+        inner, schedule = make_optimizer(_without_accumulation(opt), learning_rate,
+                                         total_steps // k)
+        tx = optax.MultiSteps(inner, every_k_schedule=k).gradient_transformation()
+        return tx, lambda step: schedule(step // k)
     schedule = make_schedule(opt, learning_rate, total_steps)
     if opt.name == "adam":
         tx = optax.adam(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps)
@@ -55,3 +66,9 @@ def make_optimizer(opt: ml_collections.ConfigDict, learning_rate: float, total_s
         tx = optax.chain(optax.clip_by_global_norm(opt.grad_clip_norm), tx)
     return tx, schedule
 
+
+
+def _without_accumulation(opt: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    inner = ml_collections.ConfigDict(opt.to_dict())
+    inner.accumulate_steps = 1
+    return inner

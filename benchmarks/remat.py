@@ -1,0 +1,109 @@
+"""Rematerialisation (`model.remat`): peak memory and step time of a family's train step under
+each policy, in one process.
+
+    python -m benchmarks.remat [--family edsr_baseline_x2 sngan_cifar10] [--batch N]
+        [--policies none dots_saveable nothing_saveable] [--steps 10]
+
+Two memory figures, both independent of the machine's load:
+- residuals: what JAX keeps from the forward pass for the backward pass (the leaves of the
+  loss's VJP closure, before XLA): what rematerialisation is meant to cut;
+- peak: XLA's compiled memory analysis of the whole jitted step (arguments + outputs +
+  temporaries - aliased bytes), what the device must hold. XLA:CPU removes remat's
+  optimisation barriers and merges the recomputation back into the forward pass (its
+  compiled step has the same convolutions with and without remat), so on a CPU this figure
+  does not move; GPU and TPU compilers keep the recomputation.
+Step time: median of --steps calls after one warm-up (compile excluded).
+"""
+import argparse
+import functools
+import statistics
+import time
+
+
+def measure(family, batch_size: int, policy: str, steps: int) -> dict:
+    import jax
+    from jresgen.config import apply_overrides
+    from jresgen.tasks import get_task
+    from jresgen.train.loop import optimizer_factory
+
+    config = family.load_config(batch_size)
+    apply_overrides(config, [f"model.remat={policy}"])
+    task = get_task(config.task)
+    batch = family.adapter.make_batch(config, batch_size)
+    state = task.init_state(config, jax.random.PRNGKey(0), batch, optimizer_factory(config))
+    step = jax.jit(functools.partial(task.train_step, config=config))
+    compiled = step.lower(state, batch).compile()
+    residuals = _residual_bytes(task, config, state, batch)
+    mem = compiled.memory_analysis()
+    peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
+            - mem.alias_size_in_bytes)
+    out = compiled(state, batch)
+    jax.block_until_ready(out)
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        jax.block_until_ready(compiled(state, batch))
+        times.append(time.perf_counter() - t)
+    return {"policy": policy, "residual_mb": residuals / 2 ** 20, "peak_mb": peak / 2 ** 20,
+            "step_ms": 1e3 * statistics.median(times)}
+
+
+def _residual_bytes(task, config, state, batch) -> int:
+    """Bytes JAX saves from the forward pass for the backward pass: the leaves of the VJP
+    closure of the family's training loss (SR: the task's loss; GAN: each network's output in
+    training mode, G and D added), traced abstractly (nothing runs)."""
+    import math
+
+    import jax
+    import jax.numpy as jnp
+
+    def saved(fun, params):
+        vjp = jax.eval_shape(lambda p: jax.vjp(fun, p)[1], params)
+        return sum(math.prod(a.shape) * a.dtype.itemsize for a in jax.tree.leaves(vjp))
+
+    def training_output(net, variables, *inputs):
+        """params -> the net's training-mode output (its norm statistics updated aside)."""
+        return lambda p: net.apply({"params": p, **variables}, *inputs, train=True,
+                                   mutable=list(variables))[0]
+
+    if config.task == "sr":
+        out = training_output(task.build_model(config), state.model_state, batch["lr"])
+        return saved(lambda p: task.LOSSES[config.model.loss](out(p) - batch["hr"]),
+                     state.params)
+    if config.task == "gan":
+        g, d = task.build_model(config)
+        z = jnp.zeros((batch["image"].shape[0], config.model.z_dim))
+        g_out = training_output(g, state.g_state, z)
+        d_out = training_output(d, state.d_state, jnp.asarray(batch["image"][:, 0]))
+        return (saved(lambda p: jnp.sum(g_out(p)), state.g_params)
+                + saved(lambda p: jnp.sum(d_out(p)), state.d_params))
+    raise SystemExit(f"benchmarks.remat measures the sr and gan families, not {config.task}")
+
+
+def main(argv=None):
+    import jresgen  # noqa: F401 - jresgen's XLA CPU defaults, as `jresgen train` has them
+    from benchmarks.families import FAMILIES
+    from jresgen.nn import REMAT_POLICIES
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.remat")
+    p.add_argument("--family", nargs="+", default=["edsr_baseline_x2", "sngan_cifar10"],
+                   choices=sorted(FAMILIES))
+    p.add_argument("--batch", type=int, help="global batch (default: the family's benchmark batch)")
+    p.add_argument("--policies", nargs="+", choices=REMAT_POLICIES,
+                   default=["none", "dots_saveable", "nothing_saveable"])
+    p.add_argument("--steps", type=int, default=10)
+    args = p.parse_args(argv)
+    print("| family | batch | model.remat | residuals MB (JAX) | peak MB (XLA compiled) "
+          "| step ms |")
+    print("|---|---|---|---|---|---|")
+    for name in args.family:
+        family = FAMILIES[name]
+        batch = args.batch or family.batch
+        for policy in args.policies:
+            r = measure(family, batch, policy, args.steps)
+            print(f"| {name} | {batch} | {policy} | {r['residual_mb']:.1f} | {r['peak_mb']:.1f} | "
+                  f"{r['step_ms']:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
