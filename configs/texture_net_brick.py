@@ -30,7 +30,7 @@ def get_config(variant=None):
     config.optimizer.warmup_steps = 20
     config.model = ml_collections.ConfigDict(dict(
         scales=5, features=32, noise_channels=3, blocks=1, norm="instance",
-        activation="leaky_relu", padding="SAME", dtype="float32"))
+        activation="leaky_relu", padding="CIRCULAR", dtype="float32"))
     # patch_size: training textures (a multiple of 2^(scales-1), at least the features' 80)
     config.data = ml_collections.ConfigDict(dict(
         name="texture_exemplar", exemplar="brick", patch_size=128, eval_size=256,

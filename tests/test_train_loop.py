@@ -232,6 +232,8 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 
 
 def test_ctrl_c_stops_after_the_step_and_saves(tmp_path, capsys, monkeypatch):
+    # Python's default_int_handler, or SIG_IGN when pytest was started in the background
+    handler_before = signal.getsignal(signal.SIGINT)
     interrupt_at_step(monkeypatch, 3)  # Ctrl-C arrives while step 3 runs
     code, _, err = _cli(capsys, ["train", "--config", TINY, "--workdir", tmp_path,
                                  "--config.total_steps=8", "--config.checkpoint_every=4"])
@@ -240,7 +242,7 @@ def test_ctrl_c_stops_after_the_step_and_saves(tmp_path, capsys, monkeypatch):
         ["jresgen: interrupted at step 3; checkpoint saved, rerun to resume"]
     assert _steps(tmp_path) == [3]
     assert [r["step"] for r in _records(tmp_path)] == [1, 2, 3]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is handler_before  # the loop restored it
 
 
 def test_jit_resume_on_another_device_count(uninterrupted, tmp_path, monkeypatch):

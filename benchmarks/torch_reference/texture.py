@@ -17,11 +17,12 @@ from benchmarks.torch_reference.style import RandomFeatures, gram_matrix
 class BasicBlock(nn.Module):
     """jresgen.nn.BasicBlock with instance norm: convs without bias (a norm follows)."""
 
-    def __init__(self, cin, features, slope=0.2):
+    def __init__(self, cin, features, slope=0.2, padding_mode="zeros"):
         super().__init__()
-        self.conv1 = nn.Conv2d(cin, features, 3, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(cin, features, 3, padding=1, bias=False, padding_mode=padding_mode)
         self.norm1 = nn.InstanceNorm2d(features, affine=True)
-        self.conv2 = nn.Conv2d(features, features, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(features, features, 3, padding=1, bias=False,
+                               padding_mode=padding_mode)
         self.norm2 = nn.InstanceNorm2d(features, affine=True)
         self.shortcut = None
         if cin != features:
@@ -38,16 +39,20 @@ class BasicBlock(nn.Module):
 class TextureNet(nn.Module):
     """noises: list of [B, Cz, H/2^k, W/2^k], k = 0 (finest) .. scales-1 -> [B, C, H, W]."""
 
-    def __init__(self, scales=5, features=32, noise_channels=3, blocks=1, channels=3):
+    def __init__(self, scales=5, features=32, noise_channels=3, blocks=1, channels=3,
+                 padding_mode="zeros"):
         super().__init__()
         self.scales = scales
-        self.noise_convs = nn.ModuleList(nn.Conv2d(noise_channels, features, 3, padding=1)
+        self.noise_convs = nn.ModuleList(nn.Conv2d(noise_channels, features, 3, padding=1,
+                                                   padding_mode=padding_mode)
                                          for _ in range(scales))
         self.noise_blocks = nn.ModuleList(
-            nn.Sequential(*[BasicBlock(features, features) for _ in range(blocks)])
+            nn.Sequential(*[BasicBlock(features, features, padding_mode=padding_mode)
+                            for _ in range(blocks)])
             for _ in range(scales))
         self.join_blocks = nn.ModuleList(
-            nn.Sequential(*[BasicBlock(2 * features if i == 0 else features, features)
+            nn.Sequential(*[BasicBlock(2 * features if i == 0 else features, features,
+                                       padding_mode=padding_mode)
                             for i in range(blocks)])
             for _ in range(scales - 1))
         self.to_image = nn.Conv2d(features, channels, 1)
@@ -85,8 +90,10 @@ class GramLoss(nn.Module):
 def from_config(model_cfg, channels: int) -> TextureNet:
     if model_cfg.norm != "instance" or model_cfg.activation != "leaky_relu":
         raise NotImplementedError("the PyTorch TextureNet covers instance norm and leaky ReLU")
+    # jresgen's "SAME" / "CIRCULAR" padding is torch's zeros / circular padding_mode
+    padding_mode = {"SAME": "zeros", "CIRCULAR": "circular"}[model_cfg.get("padding", "SAME")]
     return TextureNet(model_cfg.scales, model_cfg.features, model_cfg.noise_channels,
-                      model_cfg.blocks, channels)
+                      model_cfg.blocks, channels, padding_mode)
 
 
 def loss_from_config(config) -> GramLoss:

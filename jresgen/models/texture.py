@@ -18,6 +18,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jresgen.errors import UserError
 from jresgen.nn import BasicBlock, upsample_nearest
 
 
@@ -82,8 +83,14 @@ def generate(model: TextureNet, variables, rng, batch: int, height: int, width: 
     return model.apply(variables, sample_noise(model, rng, batch, ph, pw))[:, :height, :width]
 
 
+PADDINGS = ("SAME", "CIRCULAR")
+
+
 def build(cfg, channels: int) -> TextureNet:
     """The texture net a `config.model` section describes, with `channels` outputs."""
+    if cfg.get("padding", "SAME") not in PADDINGS:
+        raise UserError(f"model.padding must be one of {', '.join(PADDINGS)}, "
+                        f"got {cfg.padding!r}")
     return TextureNet(scales=cfg.scales, features=cfg.features, noise_channels=cfg.noise_channels,
                       blocks=cfg.blocks, norm=cfg.norm, activation=cfg.activation,
                       channels=channels, padding=cfg.get("padding", "SAME"),
