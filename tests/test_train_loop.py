@@ -3,6 +3,7 @@
 Reliability cases damage files or inject a NaN and check the one line the CLI prints, its exit
 code, and which checkpoint stays the latest.
 """
+import functools
 import json
 import shutil
 import signal
@@ -304,6 +305,26 @@ def test_bfloat16_train_step_computes_in_bfloat16():
     new_state, metrics = jax.jit(step)(state, batch)
     assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(new_state.params))
     assert np.isfinite(float(metrics["loss"]))
+
+
+def test_bfloat16_run_tracks_the_float32_run():
+    """300 steps of the tiny SR config on the same batches: the bfloat16 run's loss, averaged
+    over each 10 steps, stays within 2 % of the float32 run's (measured: 0.25 %)."""
+    def losses(dtype):
+        config = tiny_sr_config(model__dtype=dtype, total_steps=300)
+        source = datasets.build(config)[0]
+        state = loop._initial_state(config, sr_task, source.batch(0))
+        step = jax.jit(functools.partial(sr_task.train_step, config=config))
+        out = []
+        for i in range(300):
+            state, metrics = step(state, source.batch(i))
+            out.append(metrics["loss"])
+        return np.asarray(jax.device_get(out)).reshape(30, 10).mean(axis=1)
+
+    f32, bf16 = losses("float32"), losses("bfloat16")
+    assert f32[-1] < 0.8 * f32[0]  # it learned
+    assert not np.array_equal(f32, bf16)  # a different computation...
+    np.testing.assert_allclose(bf16, f32, rtol=0.02)  # ...that tracks float32
 
 
 @pytest.mark.parametrize("name", ["sgd", "adamw"])
