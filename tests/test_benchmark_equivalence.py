@@ -140,6 +140,24 @@ def _dead_texture_net_parameters(reference) -> set:
             or n.endswith(block_end) and not n.startswith("join_blocks.0.")}
 
 
+def _assert_same_gradients(family, reference, grads_as_model, rel_tol) -> set:
+    """torch's .grad of `reference` against jresgen's gradients loaded into a second torch
+    model as if they were weights (the same layout as .grad). Dead parameters (zero gradient
+    in exact arithmetic) must only be ~0 on both sides: both return rounding noise. Returns
+    the dead parameters' names."""
+    dead = _dead_parameters(family, reference)
+    largest = max(float(g.abs().max()) for g in grads_as_model.parameters())
+    for (n, p), (_, g) in zip(reference.named_parameters(), grads_as_model.named_parameters()):
+        g = g.detach()
+        if n in dead:
+            assert float(g.abs().max()) <= 1e-3 * largest, n
+            assert float(p.grad.abs().max()) <= 1e-3 * largest, n
+            continue
+        scale = float(g.abs().max()) + 1e-12
+        assert float((p.grad - g).abs().max()) <= rel_tol * scale + 1e-7, n
+    return dead
+
+
 @pytest.mark.parametrize("name", ["sr_x2", "lenet_digits", "resnet20_cifar10", "vae_digits",
                                   "style_transfer"])
 def test_loss_gradients_and_one_optimizer_step_match(name):
@@ -181,17 +199,7 @@ def test_loss_gradients_and_one_optimizer_step_match(name):
     torch_loss = family.adapter.torch_loss(config)(reference(x, *extra), y)
     torch_loss.backward()
     assert abs(torch_loss.item() - float(loss)) <= REL_TOL * abs(float(loss))
-    # jresgen's gradients loaded as if they were weights: the same layout as torch's .grad
-    dead = _dead_parameters(family, reference)
-    largest = max(float(g.abs().max()) for g in torch_model(grads).parameters())
-    for (n, p), (_, g) in zip(reference.named_parameters(), torch_model(grads).named_parameters()):
-        g = g.detach()
-        if n in dead:  # zero in exact arithmetic: both sides return rounding noise
-            assert float(g.abs().max()) <= 1e-3 * largest, n
-            assert float(p.grad.abs().max()) <= 1e-3 * largest, n
-            continue
-        scale = float(g.abs().max()) + 1e-12
-        assert float((p.grad - g).abs().max()) <= REL_TOL * scale + 1e-7, n
+    dead = _assert_same_gradients(family, reference, torch_model(grads), REL_TOL)
     optimizer.step()
 
     state, _ = jax.jit(functools.partial(task.train_step, config=config))(state, batch)
@@ -426,14 +434,5 @@ def test_texture_net_loss_and_gradients_match():
     torch_loss = family.adapter.torch_loss(config)(reference(x), y)
     torch_loss.backward()
     assert abs(torch_loss.item() - float(loss)) <= REL_TOL * abs(float(loss))
-    dead = _dead_parameters(family, reference)
+    dead = _assert_same_gradients(family, reference, torch_model(grads), 1e-3)
     assert dead, "the config's circular padding makes some biases dead"
-    largest = max(float(g.abs().max()) for g in torch_model(grads).parameters())
-    for (n, p), (_, g) in zip(reference.named_parameters(), torch_model(grads).named_parameters()):
-        g = g.detach()
-        if n in dead:  # zero in exact arithmetic: both sides return rounding noise
-            assert float(g.abs().max()) <= 1e-3 * largest, n
-            assert float(p.grad.abs().max()) <= 1e-3 * largest, n
-            continue
-        scale = float(g.abs().max()) + 1e-12
-        assert float((p.grad - g).abs().max()) <= 1e-3 * scale + 1e-7, n
