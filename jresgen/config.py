@@ -115,6 +115,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if not isinstance(accumulate, int) or accumulate <= 0:
         raise UserError(f"config key optimizer.accumulate_steps must be a positive integer, "
                         f"got {accumulate!r}")
+    if accumulate > 1 and config.task == "gan":
+        raise UserError("optimizer.accumulate_steps: the GAN task does not accumulate gradients "
+                        "(its D and G updates alternate within each step)")
     if config.total_steps % accumulate:
         raise UserError(f"total_steps ({config.total_steps}) must be a multiple of "
                         f"optimizer.accumulate_steps ({accumulate}): each update takes "

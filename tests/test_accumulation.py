@@ -55,3 +55,10 @@ def test_accumulate_steps_must_divide_total_steps():
         validate(tiny_sr_config(total_steps=10, optimizer__accumulate_steps=4))
     with pytest.raises(UserError, match="positive integer"):
         validate(tiny_sr_config(optimizer__accumulate_steps=0))
+
+
+def test_the_gan_task_refuses_accumulation():
+    from conftest import CONFIGS
+    from jresgen.config import load_config
+    with pytest.raises(UserError, match="GAN task does not accumulate"):
+        load_config(f"{CONFIGS / 'dcgan_digits.py'}:tiny", ["optimizer.accumulate_steps=2"])

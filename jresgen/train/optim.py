@@ -67,7 +67,6 @@ def make_optimizer(opt: ml_collections.ConfigDict, learning_rate: float, total_s
     return tx, schedule
 
 
-
 def _without_accumulation(opt: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     inner = ml_collections.ConfigDict(opt.to_dict())
     inner.accumulate_steps = 1
