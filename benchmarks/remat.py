@@ -33,7 +33,7 @@ def measure(family, batch_size: int, policy: str, steps: int) -> dict:
     state = task.init_state(config, jax.random.PRNGKey(0), batch, optimizer_factory(config))
     step = jax.jit(functools.partial(task.train_step, config=config))
     compiled = step.lower(state, batch).compile()
-    residuals = _residual_bytes(task, config, state, batch)
+    residuals = _residual_bytes(family, task, config, state, batch)
     mem = compiled.memory_analysis()
     peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
             - mem.alias_size_in_bytes)
@@ -48,10 +48,11 @@ def measure(family, batch_size: int, policy: str, steps: int) -> dict:
             "step_ms": 1e3 * statistics.median(times)}
 
 
-def _residual_bytes(task, config, state, batch) -> int:
+def _residual_bytes(family, task, config, state, batch) -> int:
     """Bytes JAX saves from the forward pass for the backward pass: the leaves of the VJP
-    closure of the family's training loss (SR: the task's loss; GAN: each network's output in
-    training mode, G and D added), traced abstractly (nothing runs)."""
+    closure of the family's training loss (SR: the loss the benchmark's breakdown uses; GAN:
+    each network's output in training mode, G and D added), traced abstractly (nothing
+    runs)."""
     import math
 
     import jax
@@ -67,9 +68,8 @@ def _residual_bytes(task, config, state, batch) -> int:
                                    mutable=list(variables))[0]
 
     if config.task == "sr":
-        out = training_output(task.build_model(config), state.model_state, batch["lr"])
-        return saved(lambda p: task.LOSSES[config.model.loss](out(p) - batch["hr"]),
-                     state.params)
+        loss = family.adapter.jax_loss(config, task.build_model(config), state.model_state)
+        return saved(lambda p: loss(p, batch), state.params)
     if config.task == "gan":
         g, d = task.build_model(config)
         z = jnp.zeros((batch["image"].shape[0], config.model.z_dim))
