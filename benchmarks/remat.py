@@ -53,14 +53,8 @@ def _residual_bytes(family, task, config, state, batch) -> int:
     closure of the family's training loss (SR: the loss the benchmark's breakdown uses; GAN:
     each network's output in training mode, G and D added), traced abstractly (nothing
     runs)."""
-    import math
-
-    import jax
     import jax.numpy as jnp
-
-    def saved(fun, params):
-        vjp = jax.eval_shape(lambda p: jax.vjp(fun, p)[1], params)
-        return sum(math.prod(a.shape) * a.dtype.itemsize for a in jax.tree.leaves(vjp))
+    from jresgen.nn import residual_bytes
 
     def training_output(net, variables, *inputs):
         """params -> the net's training-mode output (its norm statistics updated aside)."""
@@ -69,14 +63,14 @@ def _residual_bytes(family, task, config, state, batch) -> int:
 
     if config.task == "sr":
         loss = family.adapter.jax_loss(config, task.build_model(config), state.model_state)
-        return saved(lambda p: loss(p, batch), state.params)
+        return residual_bytes(lambda p: loss(p, batch), state.params)
     if config.task == "gan":
         g, d = task.build_model(config)
         z = jnp.zeros((batch["image"].shape[0], config.model.z_dim))
         g_out = training_output(g, state.g_state, z)
         d_out = training_output(d, state.d_state, jnp.asarray(batch["image"][:, 0]))
-        return (saved(lambda p: jnp.sum(g_out(p)), state.g_params)
-                + saved(lambda p: jnp.sum(d_out(p)), state.d_params))
+        return (residual_bytes(lambda p: jnp.sum(g_out(p)), state.g_params)
+                + residual_bytes(lambda p: jnp.sum(d_out(p)), state.d_params))
     raise SystemExit(f"benchmarks.remat measures the sr and gan families, not {config.task}")
 
 

@@ -3,7 +3,6 @@
 Reliability cases damage files or inject a NaN and check the one line the CLI prints, its exit
 code, and which checkpoint stays the latest.
 """
-import functools
 import json
 import shutil
 import signal
@@ -15,7 +14,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from conftest import CONFIGS, interrupt_at_step, losses_on_one_batch, tiny_sr_config
+from conftest import (CONFIGS, interrupt_at_step, losses_on_one_batch, tiny_sr_config,
+                      train_with)
 from jresgen import cli
 from jresgen import data as datasets
 from jresgen.config import load_config
@@ -312,14 +312,8 @@ def test_bfloat16_run_tracks_the_float32_run():
     over each 10 steps, stays within 2 % of the float32 run's (measured: 0.25 %)."""
     def losses(dtype):
         config = tiny_sr_config(model__dtype=dtype, total_steps=300)
-        source = datasets.build(config)[0]
-        state = loop._initial_state(config, sr_task, source.batch(0))
-        step = jax.jit(functools.partial(sr_task.train_step, config=config))
-        out = []
-        for i in range(300):
-            state, metrics = step(state, source.batch(i))
-            out.append(metrics["loss"])
-        return np.asarray(jax.device_get(out)).reshape(30, 10).mean(axis=1)
+        _, out = train_with(config, "jit", jax.local_devices()[:1], 300)
+        return np.asarray(out).reshape(30, 10).mean(axis=1)
 
     f32, bf16 = losses("float32"), losses("bfloat16")
     assert f32[-1] < 0.8 * f32[0]  # it learned

@@ -7,7 +7,7 @@ from jresgen.nn.blocks import (BLOCKS, BasicBlock, BottleneckBlock, PreActBlock,
 from jresgen.nn.norms import NORMS, ConditionalBatchNorm, apply_norm, make_norm
 from jresgen.nn.spectral_norm import spectral_normalized
 from jresgen.nn.pixel_shuffle import PixelShuffleUpsampler, pixel_shuffle
-from jresgen.nn.remat import REMAT_POLICIES, rematerialized
+from jresgen.nn.remat import REMAT_POLICIES, rematerialized, residual_bytes
 from jresgen.nn.transposed_conv import UpConv4x4, conv_transpose_4x4_s2
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "upsample_nearest", "NORMS", "ConditionalBatchNorm", "apply_norm", "make_norm",
     "PixelShuffleUpsampler", "pixel_shuffle", "spectral_normalized", "UpConv4x4",
     "conv_transpose_4x4_s2", "REMAT_POLICIES", "rematerialized",
+    "residual_bytes",
 ]

@@ -8,6 +8,8 @@ recomputes only the cheap elementwise work between them (norms, activations), an
 that scales with the batch). "none" turns rematerialisation off. Parameter names and shapes do
 not change, so checkpoints are the same with and without it.
 """
+import math
+
 import flax.linen as nn
 import jax
 
@@ -24,3 +26,10 @@ def rematerialized(block: type[nn.Module], policy: str = "none") -> type[nn.Modu
         return block
     # static_argnums counts `self` as argument 0: (self, x, train, ...)
     return nn.remat(block, policy=getattr(jax.checkpoint_policies, policy), static_argnums=(2,))
+
+
+def residual_bytes(fun, params) -> int:
+    """Bytes JAX keeps from `fun`'s forward pass for its backward pass w.r.t. `params` (the
+    leaves of the VJP closure), traced abstractly: nothing runs. What remat cuts, before XLA."""
+    vjp = jax.eval_shape(lambda p: jax.vjp(fun, p)[1], params)
+    return sum(math.prod(a.shape) * a.dtype.itemsize for a in jax.tree.leaves(vjp))

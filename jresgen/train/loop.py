@@ -90,7 +90,6 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
 
     ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)
     writer = progress = stop = profiler = None
-    step = 0
     try:
         example = train_source.batch(0)
         start = 0
@@ -121,9 +120,9 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
         if start:
             progress.write(f"resuming {workdir} from step {start}")
         stop = _StopRequest()
+        summary, step = None, start
         profiler = StepProfiler(profile, workdir, start, lambda line: progress.write(
             f"jresgen: {line}"))
-        summary, step = None, start
         window, clock = [], _WindowClock()  # this log window's metrics, still on the devices
         batch = strategy.shard(train_source.batch(step))
         while step < config.total_steps and not stop.requested:
