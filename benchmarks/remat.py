@@ -20,13 +20,13 @@ import statistics
 import time
 
 
-def measure(family, batch_size: int, policy: str, steps: int) -> dict:
+def measure(family, batch_size: int, policy: str, steps: int, device: str) -> dict:
     import jax
     from jresgen.config import apply_overrides
     from jresgen.tasks import get_task
     from jresgen.train.loop import optimizer_factory
 
-    config = family.load_config(batch_size)
+    config = family.load_config(batch_size, device=device)
     apply_overrides(config, [f"model.remat={policy}"])
     task = get_task(config.task)
     batch = family.adapter.make_batch(config, batch_size)
@@ -87,14 +87,17 @@ def main(argv=None):
                    default=["none", "dots_saveable", "nothing_saveable"])
     p.add_argument("--steps", type=int, default=10)
     args = p.parse_args(argv)
+    import jax
+    device = "gpu" if jax.default_backend() == "gpu" else "cpu"
+    print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()})")
     print("| family | batch | model.remat | residuals MB (JAX) | peak MB (XLA compiled) "
           "| step ms |")
     print("|---|---|---|---|---|---|")
     for name in args.family:
         family = FAMILIES[name]
-        batch = args.batch or family.batch
+        batch = args.batch or family.default_batch(device)
         for policy in args.policies:
-            r = measure(family, batch, policy, args.steps)
+            r = measure(family, batch, policy, args.steps, device)
             print(f"| {name} | {batch} | {policy} | {r['residual_mb']:.1f} | {r['peak_mb']:.1f} | "
                   f"{r['step_ms']:.1f} |", flush=True)
 

@@ -46,8 +46,10 @@ def finish(out: dict) -> None:
 
 
 def spare_cpus(out) -> int:
-    """CPUs the benchmark leaves to other processes (usable CPUs minus its threads)."""
-    return max(0, out["machine"]["usable_cpus"] - out["settings"]["threads"])
+    """CPUs the benchmark leaves to other processes (usable CPUs minus its threads; on a GPU
+    the host needs one CPU to launch the step's work)."""
+    used = 1 if out["settings"]["device"] == "gpu" else out["settings"]["threads"]
+    return max(0, out["machine"]["usable_cpus"] - used)
 
 
 def contention_threshold(out) -> float:
@@ -100,7 +102,9 @@ def markdown(out: dict) -> str:
         f"- Matmul peak ({out['peak'].get('jax', {}).get('n', '?')}², {s['dtype']}): "
         f"JAX {_g(out['peak'].get('jax', {}).get('flops_per_s'))} GFLOP/s, "
         f"PyTorch {_g(out['peak'].get('torch', {}).get('flops_per_s'))} GFLOP/s",
-        f"- Command: `{out['command']}` ({out['total_wall_s'] / 60:.1f} min)", "",
+        f"- Command: `{out['command']}` ({out['total_wall_s'] / 60:.1f} min)"
+        + ("" if out.get("complete", True) else "; **cut short**: only what it measured "
+           "before it was stopped is below"), "",
         "## Train step (forward, backward, optimizer update)", "",
         "| family | params | batch | GFLOP/step analytic / XLA / torch | jresgen XLA default "
         "| jresgen XLA tuned | torch eager | torch.compile | speedup vs eager (default, tuned) "

@@ -31,7 +31,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
     p.add_argument("--family", nargs="+", choices=sorted(FAMILIES), default=list(FAMILIES))
     p.add_argument("--batch", type=int, help="global batch for every family "
-                   "(default: each family's own, see benchmarks/families.py)")
+                   "(default: each family's own for the device, see benchmarks/families.py)")
     p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
     p.add_argument("--steps", type=int, default=20, help="timed steps (>= 20 for results)")
     p.add_argument("--warmup", type=int, default=3)
@@ -153,7 +153,7 @@ def plan(args, exchange_dir: str) -> list[tuple[tuple, dict, str | None]]:
     # The first JAX worker exports the initial weights the PyTorch workers load and check.
     settings = sorted(args.xla_setting, key=lambda s: s != "tuned")
     for name in args.family:
-        batch = args.batch or FAMILIES[name].batch
+        batch = args.batch or FAMILIES[name].default_batch(args.device)
         common = dict(family=name, batch=batch, steps=args.steps, warmup=args.warmup, **base)
         first = True
         for setting in settings:
@@ -207,6 +207,22 @@ def merge_rounds(results: list[dict]) -> dict:
     return merged
 
 
+def assemble(out: dict, collected: dict, args, started: float) -> None:
+    """Merges the measurements so far into `out` and writes it to args.out (JSON only)."""
+    out["families"], out["peak"] = {}, {}
+    for where, results in collected.items():
+        node = out
+        for key in where[:-1]:
+            node = node.setdefault(key, {})
+        node[where[-1]] = merge_rounds(results)
+    for name, fam in out["families"].items():
+        fam["batch"] = args.batch or FAMILIES[name].default_batch(args.device)
+        fam.setdefault("jax", {}), fam.setdefault("torch", {}), fam.setdefault("breakdown", {})
+    out["total_wall_s"] = time.time() - started
+    report.finish(out)
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
+
+
 def write_reports(out: dict, path: Path) -> None:
     md = report.markdown(out)
     path.with_suffix(".md").write_text(md)
@@ -227,7 +243,8 @@ def main(argv=None) -> None:
                         "warmup": args.warmup, "threads": args.threads, "rounds": args.rounds,
                         "xla_settings": {s: worker_env(s, args.threads, args.device)["XLA_FLAGS"]
                                          for s in args.xla_setting}},
-           "peak": {}, "families": {}}
+           "peak": {}, "families": {}, "complete": False}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="jresgen_bench_") as tmp:
         scratch = Path(tmp)
         jobs = plan(args, str(scratch / "exchange"))
@@ -239,18 +256,11 @@ def main(argv=None) -> None:
             for where, spec, setting in order:
                 env = worker_env(setting, args.threads, args.device)
                 collected.setdefault(where, []).append(run_worker(spec, env, args, scratch))
-    for where, results in collected.items():
-        node = out
-        for key in where[:-1]:
-            node = node.setdefault(key, {})
-        node[where[-1]] = merge_rounds(results)
-    for name, fam in out["families"].items():
-        fam["batch"] = args.batch or FAMILIES[name].batch
-        fam.setdefault("jax", {}), fam.setdefault("torch", {}), fam.setdefault("breakdown", {})
-    out["total_wall_s"] = time.time() - started
-    report.finish(out)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
+                # Written after every measurement: a run cut short (a lease's time limit, a
+                # killed job) keeps what it measured; --render makes the tables from it.
+                assemble(out, collected, args, started)
+    out["complete"] = True
+    assemble(out, collected, args, started)
     write_reports(out, args.out)
 
 

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Every GPU figure of benchmarks/README.md in one short lease of a GPU machine, most important
+# first; each phase has its own time limit and every results file is written as it goes, so a
+# lease that ends early keeps what was measured.
+#
+#   bash benchmarks/gpu_lease.sh [RESULTS_DIR]      (default: $OUT, else benchmarks/results)
+#
+# RESULTS_DIR receives the log and the JSON files only (a lease brings back few files); the
+# tables and plots are made from them afterwards with `python -m benchmarks.run --render F`.
+#
+# Pure-Python dependencies missing from the machine's image (ml-collections, tensorboardX) can
+# travel as wheels in .whl/ (they are installed into /tmp/site first).
+set -u -o pipefail
+OUT_DIR=${1:-${OUT:-benchmarks/results}}
+WORK=$(mktemp -d)
+mkdir -p "$OUT_DIR"
+export PYTHONUNBUFFERED=1
+if ls .whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+LOG="$OUT_DIR/gpu_lease.log"
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv
+  python3 -c "import jax, flax, optax, torch; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, 'torch', torch.__version__)"
+  # jresgen's CPU XLA flag must not break a GPU jaxlib (XLA aborts on flags it does not know).
+  if ! python3 -c "import jresgen, jax; print(jax.devices())"; then
+    echo "jresgen's CPU XLA defaults break this jaxlib: the rest runs with JRESGEN_NO_XLA_DEFAULTS=1"
+    export JRESGEN_NO_XLA_DEFAULTS=1
+  fi
+} 2>&1 | tee "$LOG"
+python3 -c "import jresgen, jax" 2>/dev/null || export JRESGEN_NO_XLA_DEFAULTS=1
+
+phase() {  # phase SECONDS COMMAND...: one phase under its own time limit, logged
+  local limit=$1; shift
+  echo "== $(date +%T) $* (limit ${limit} s)" | tee -a "$LOG"
+  timeout "$limit" "$@" 2>&1 | tee -a "$LOG"
+  echo "== exit ${PIPESTATUS[0]}" | tee -a "$LOG"
+  cp "$WORK"/*.json "$OUT_DIR"/ 2>/dev/null
+}
+
+ALL="sr_x2 edsr_baseline_x2 resnet20_cifar10 sngan_cifar10 dcgan_cifar10 vae_digits \
+style_transfer texture_net_brick lenet_digits sr_seed_net dcgan_digits"
+CORE="sr_x2 edsr_baseline_x2 resnet20_cifar10 sngan_cifar10 style_transfer vae_digits"
+# float32: every family, the default strategy (pmap) against PyTorch eager
+phase ${T_F32:-250} python3 -m benchmarks.run --device gpu --family $ALL --parallelism pmap \
+  --xla-setting tuned --torch-mode eager --timeout 100 --out "$WORK/gpu_float32.json"
+# bfloat16 compute, float32 parameters (PyTorch under torch.autocast)
+phase ${T_BF16:-130} python3 -m benchmarks.run --device gpu --dtype bfloat16 --family $CORE \
+  --parallelism pmap --xla-setting tuned --torch-mode eager --timeout 100 \
+  --out "$WORK/gpu_bfloat16.json"
+# rematerialisation: XLA:GPU keeps the recomputation that XLA:CPU merges away
+phase ${T_REMAT:-70} python3 -m benchmarks.remat --family edsr_baseline_x2 sngan_cifar10
+# bfloat16 drift from float32 and its speed on a whole config
+phase ${T_PREC:-40} python3 -m benchmarks.precision --config configs/sr_x2.py --steps 300
+# jit against pmap and torch.compile, where time is left
+phase ${T_JIT:-60} python3 -m benchmarks.run --device gpu --family sr_x2 resnet20_cifar10 \
+  --parallelism jit pmap --xla-setting tuned --torch-mode eager compile --timeout 100 \
+  --out "$WORK/gpu_float32_jit_compile.json"
+ls -la "$OUT_DIR"
