@@ -3,15 +3,16 @@ product in jresgen's train step, read from the shapes in its jaxpr (2 FLOPs per 
 
 XLA's cost analysis and PyTorch's FlopCounterMode are recorded too, but they disagree by a few
 percent (XLA counts elementwise work and padding differently), so utilisation is computed from
-this count on both sides. It counts the model's FLOPs: where jresgen computes a layer with
-structural zeros (DCGAN's transposed convs), only the non-zero taps count, as PyTorch counts
-them. Only jaxpr shapes are used: nothing is compiled or run.
+this count on both sides. It counts the model's FLOPs, as PyTorch counts them: where jresgen
+computes a layer with structural zeros (DCGAN's transposed convs), only the non-zero taps
+count; where it computes fewer (a down block's conv-then-pool), the full-resolution conv counts. Only jaxpr shapes are used: nothing is compiled or run.
 """
 import math
 
 import jax
 from jax.extend.core import ClosedJaxpr, Jaxpr
 
+from jresgen.nn.resample_conv import POOLED_MODEL_FRACTION, conv3x3_avg_pool
 from jresgen.nn.transposed_conv import NONZERO_TAP_FRACTION, conv_transpose_4x4_s2
 
 
@@ -51,9 +52,11 @@ def _eqn_macs(eqn) -> int:
     return 0
 
 
-# Calls that execute more multiply-adds than the model has: (model, executed) per call name.
-# DCGAN's transposed convs run as 3x3 convs whose kernels are partly structural zeros.
-_MODEL_FRACTION = {conv_transpose_4x4_s2.__name__: NONZERO_TAP_FRACTION}
+# Calls that execute another number of multiply-adds than the model has: (model, executed) per
+# call name. DCGAN's transposed convs run as 3x3 convs whose kernels are partly structural
+# zeros; the residual down blocks' conv-then-pool runs as one stride-2 conv, pooled pixels only.
+_MODEL_FRACTION = {conv_transpose_4x4_s2.__name__: NONZERO_TAP_FRACTION,
+                   conv3x3_avg_pool.__name__: POOLED_MODEL_FRACTION}
 
 
 def _count(jaxpr) -> int:

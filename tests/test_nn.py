@@ -7,7 +7,9 @@ import pytest
 import flax.linen as nn
 
 from jresgen.nn import (BasicBlock, BottleneckBlock, PixelShuffleUpsampler, PreActBlock,
-                        ResidualDownBlock, ResidualUpBlock, UpConv4x4, make_norm, pixel_shuffle)
+                        ResidualDownBlock, ResidualUpBlock, UpConv4x4, downsample_avg, make_norm,
+                        pixel_shuffle, upsample_nearest)
+from jresgen.nn.resample_conv import Conv3x3AvgPool, UpsampleConv3x3
 
 
 def _conv(x, p, stride=1):
@@ -158,6 +160,40 @@ def test_norms_normalise_over_their_axes(kind, axes):
     y = layer.apply(layer.init(jax.random.PRNGKey(0), x), x)
     np.testing.assert_allclose(y.mean(axis=axes), 0, atol=1e-5)
     np.testing.assert_allclose(y.var(axis=axes), 1, atol=1e-3)
+
+
+@pytest.mark.parametrize("module, reference", [
+    (UpsampleConv3x3, lambda layer: lambda x: layer(upsample_nearest(x))),
+    (Conv3x3AvgPool, lambda layer: lambda x: downsample_avg(layer(x))),
+], ids=["upsample_conv", "conv_avg_pool"])
+def test_resampling_convs_match_conv_and_resampling_with_the_same_params(module, reference):
+    """Same parameters, outputs and gradients (inputs and parameters) as flax's Conv next to
+    the explicit resampling, borders included (odd-looking 6x10 input, bias on)."""
+    x = _x((2, 6, 10, 3), seed=3)
+    conv = nn.Conv(5, (3, 3), bias_init=jax.nn.initializers.normal(1.0))
+    ours = module(5, bias_init=jax.nn.initializers.normal(1.0))
+    variables = conv.init(jax.random.PRNGKey(4), x)
+    assert (jax.tree.map(jnp.shape, ours.init(jax.random.PRNGKey(4), x))
+            == jax.tree.map(jnp.shape, variables))
+
+    def ours_fn(v, x):
+        return ours.apply(v, x)
+
+    def ref_fn(v, x):
+        return reference(lambda u: conv.apply(v, u))(x)
+
+    def loss(f):
+        return lambda v, x: jnp.sum(jnp.sin(f(v, x)))
+
+    np.testing.assert_allclose(ours_fn(variables, x), ref_fn(variables, x), atol=1e-5)
+    ours_grad = jax.grad(loss(ours_fn), (0, 1))(variables, x)
+    ref_grad = jax.grad(loss(ref_fn), (0, 1))(variables, x)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-4), ours_grad, ref_grad)
+
+
+def test_conv_avg_pool_rejects_odd_sizes():
+    with pytest.raises(ValueError, match="even"):
+        Conv3x3AvgPool(2).init(jax.random.PRNGKey(0), _x((1, 5, 4, 2)))
 
 
 def test_up_and_down_blocks_change_resolution():

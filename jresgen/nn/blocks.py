@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jresgen.nn.activations import Activation
 from jresgen.nn.norms import ConditionalBatchNorm, apply_norm, make_norm
 from jresgen.nn.spectral_norm import spectral_normalized
+from jresgen.nn.resample_conv import Conv3x3AvgPool, UpsampleConv3x3
 
 
 class _BlockBase(nn.Module):
@@ -37,13 +38,35 @@ class _BlockBase(nn.Module):
 
     def _conv(self, features, kernel, strides=1, name=None, train=False):
         """A conv `f(x)`; spectrally normalised when the block says so."""
-        bias = self.norm == "none" if self.use_bias is None else self.use_bias
         if strides != 1 and self.padding != "SAME":
             raise ValueError(f"padding {self.padding!r} is for stride-1 blocks only")
-        conv = nn.Conv(features, (kernel, kernel), strides=(strides, strides), use_bias=bias,
-                       padding=self.padding,
+        conv = nn.Conv(features, (kernel, kernel), strides=(strides, strides),
+                       use_bias=self._bias(), padding=self.padding,
                        dtype=self.dtype, kernel_init=self.kernel_init, name=name)
         return spectral_normalized(conv, update=train) if self.spectral_norm else conv
+
+    def _upsample_conv3x3(self, features, name, train):
+        """`f(x) = conv3x3(upsample_nearest(x))`, with the parameters of `_conv(features, 3)`;
+        at the input's resolution (jresgen/nn/resample_conv.py) where the padding is zeros."""
+        if self.padding != "SAME":
+            conv = self._conv(features, 3, name=name, train=train)
+            return lambda x: conv(upsample_nearest(x))
+        conv = UpsampleConv3x3(features, use_bias=self._bias(), dtype=self.dtype,
+                               kernel_init=self.kernel_init, name=name)
+        return spectral_normalized(conv, update=train) if self.spectral_norm else conv
+
+    def _conv3x3_avg_pool(self, features, name, train):
+        """`f(x) = downsample_avg(conv3x3(x))`, with the parameters of `_conv(features, 3)`;
+        one stride-2 convolution (jresgen/nn/resample_conv.py) where the padding is zeros."""
+        if self.padding != "SAME":
+            conv = self._conv(features, 3, name=name, train=train)
+            return lambda x: downsample_avg(conv(x))
+        conv = Conv3x3AvgPool(features, use_bias=self._bias(), dtype=self.dtype,
+                              kernel_init=self.kernel_init, name=name)
+        return spectral_normalized(conv, update=train) if self.spectral_norm else conv
+
+    def _bias(self) -> bool:
+        return self.norm == "none" if self.use_bias is None else self.use_bias
 
     def _norms(self, train):
         norm = make_norm(self.norm, train=train, axis_name=self.axis_name, dtype=self.dtype)
@@ -147,7 +170,7 @@ class ResidualUpBlock(_BlockBase):
     @nn.compact
     def __call__(self, x, train: bool = False, labels=None):
         y = Activation(self.activation, name="act1")(self._norm(x, "norm1", train, labels))
-        y = self._conv(self.features, 3, name="conv1", train=train)(upsample_nearest(y))
+        y = self._upsample_conv3x3(self.features, name="conv1", train=train)(y)
         y = Activation(self.activation, name="act2")(self._norm(y, "norm2", train, labels))
         y = self._conv(self.features, 3, name="conv2", train=train)(y)
         skip = upsample_nearest(x)
@@ -175,7 +198,10 @@ class ResidualDownBlock(_BlockBase):
             y = Activation(self.activation, name="act1")(apply_norm(norm, y, "norm1"))
         y = self._conv(self.features, 3, name="conv1", train=train)(y)
         y = Activation(self.activation, name="act2")(apply_norm(norm, y, "norm2"))
-        y = pool(self._conv(self.features, 3, name="conv2", train=train)(y))
+        if self.downsample:
+            y = self._conv3x3_avg_pool(self.features, name="conv2", train=train)(y)
+        else:
+            y = self._conv(self.features, 3, name="conv2", train=train)(y)
         skip = x
         if x.shape[-1] != self.features or self.learnable_shortcut:
             # 1x1 conv and average pooling commute: conv-then-pool is SNGAN's first block's
