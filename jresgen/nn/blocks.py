@@ -154,8 +154,10 @@ class ResidualUpBlock(_BlockBase):
     norm-act-upsample-conv3x3-norm-act-conv3x3; shortcut: upsample, then a 1x1 conv when the
     channels change or `learnable_shortcut` (SNGAN's generator always has one).
 
-    With `num_classes` > 0 both norms are conditional BatchNorms (Dumoulin et al., de Vries et
-    al.; the cGAN generator of Miyato & Koyama 2018): call it with `labels` [B]."""
+    The upsample-conv3x3 pair runs at the input's resolution (`UpsampleConv3x3`), without
+    the upsampled intermediate. With `num_classes` > 0 both norms are conditional BatchNorms
+    (Dumoulin et al., de Vries et al.; the cGAN generator of Miyato & Koyama 2018): call it
+    with `labels` [B]."""
     learnable_shortcut: bool = False
     num_classes: int = 0
 
@@ -184,7 +186,8 @@ class ResidualDownBlock(_BlockBase):
     [norm-]act-conv3x3-[norm-]act-conv3x3-avgpool; shortcut 1x1 conv then avgpool.
     `preactivate=False` is SNGAN's first discriminator block (no activation on the input);
     `downsample=False` keeps the resolution (SNGAN's last discriminator blocks), the shortcut
-    then a 1x1 conv only when the channels change or `learnable_shortcut`."""
+    then a 1x1 conv only when the channels change or `learnable_shortcut`. The conv3x3-avgpool
+    pair is one stride-2 4x4 convolution (`Conv3x3AvgPool`), the pooled pixels only."""
     preactivate: bool = True
     downsample: bool = True
     learnable_shortcut: bool = False
