@@ -205,6 +205,19 @@ def test_up_and_down_blocks_change_resolution():
     assert down.apply(vd, x).shape == (2, 4, 4, 6)
 
 
+def test_reflect_padded_up_and_down_blocks_resample_at_full_resolution():
+    """Mirrored borders do not fold into a low-resolution conv: those blocks upsample/pool
+    explicitly around the same 3x3 conv parameters."""
+    x = _x((2, 8, 8, 4))
+    for cls, shape in ((ResidualUpBlock, (2, 16, 16, 6)), (ResidualDownBlock, (2, 4, 4, 6))):
+        reflect, zeros = cls(6, padding="REFLECT"), cls(6)
+        variables = zeros.init(jax.random.PRNGKey(0), x)  # the same parameters fit both
+        out = reflect.apply(variables, x)
+        assert out.shape == shape
+        # the mirrored border reached the output (a zero-padded low-resolution conv would not)
+        assert float(jnp.abs(out - zeros.apply(variables, x)).max()) > 1e-3
+
+
 def test_unknown_norm_and_activation_are_rejected():
     x = _x()
     with pytest.raises(ValueError, match="unknown norm"):

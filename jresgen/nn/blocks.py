@@ -48,21 +48,23 @@ class _BlockBase(nn.Module):
     def _upsample_conv3x3(self, features, name, train):
         """`f(x) = conv3x3(upsample_nearest(x))`, with the parameters of `_conv(features, 3)`;
         at the input's resolution (jresgen/nn/resample_conv.py) where the padding is zeros."""
-        if self.padding != "SAME":
-            conv = self._conv(features, 3, name=name, train=train)
-            return lambda x: conv(upsample_nearest(x))
-        conv = UpsampleConv3x3(features, use_bias=self._bias(), dtype=self.dtype,
-                               kernel_init=self.kernel_init, name=name)
-        return spectral_normalized(conv, update=train) if self.spectral_norm else conv
+        return self._resampling_conv(UpsampleConv3x3, lambda conv, x: conv(upsample_nearest(x)),
+                                     features, name, train)
 
     def _conv3x3_avg_pool(self, features, name, train):
         """`f(x) = downsample_avg(conv3x3(x))`, with the parameters of `_conv(features, 3)`;
         one stride-2 convolution (jresgen/nn/resample_conv.py) where the padding is zeros."""
+        return self._resampling_conv(Conv3x3AvgPool, lambda conv, x: downsample_avg(conv(x)),
+                                     features, name, train)
+
+    def _resampling_conv(self, layer, reference, features, name, train):
+        """`layer` (a KernelLayer with a 3x3 conv's parameters), or `reference(conv, x)` with
+        the plain conv where the padding is not zeros."""
         if self.padding != "SAME":
             conv = self._conv(features, 3, name=name, train=train)
-            return lambda x: downsample_avg(conv(x))
-        conv = Conv3x3AvgPool(features, use_bias=self._bias(), dtype=self.dtype,
-                              kernel_init=self.kernel_init, name=name)
+            return lambda x: reference(conv, x)
+        conv = layer(features, use_bias=self._bias(), dtype=self.dtype,
+                     kernel_init=self.kernel_init, name=name)
         return spectral_normalized(conv, update=train) if self.spectral_norm else conv
 
     def _bias(self) -> bool:

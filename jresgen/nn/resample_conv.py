@@ -19,12 +19,10 @@ kernel, each tap the average of the (up to four) 3x3 taps that land on it, padde
 each side. It computes the pooled pixels only: 16 multiply-adds per (in, out) pair and output
 pixel against the original's 4 * 9, and no full-resolution intermediate.
 """
-from typing import Any
-
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jresgen.nn.kernel_layer import KernelLayer
 from jresgen.nn.pixel_shuffle import pixel_shuffle
 
 def _fold_phases(kernel: jnp.ndarray, axis: int) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -56,26 +54,16 @@ def upsample_conv3x3(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
     return pixel_shuffle(y, 2)
 
 
-class UpsampleConv3x3(nn.Module):
+class UpsampleConv3x3(KernelLayer):
     """Drop-in for `nn.Conv(features, (3, 3))` applied to `upsample_nearest(x, 2)`: same
     parameters (`kernel [3, 3, in, features]`, `bias`), same outputs, without the upsampled
     intermediate."""
-    features: int
-    use_bias: bool = True
-    kernel_init: Any = nn.initializers.lecun_normal()
-    bias_init: Any = nn.initializers.zeros
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
 
-    @nn.compact
-    def __call__(self, x):
-        kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features),
-                            self.param_dtype)
-        bias = (self.param("bias", self.bias_init, (self.features,), self.param_dtype)
-                if self.use_bias else None)
-        x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
-        y = upsample_conv3x3(x, kernel)
-        return y if bias is None else y + bias
+    def kernel_shape(self, in_features):
+        return (3, 3, in_features, self.features)
+
+    def compute(self, x, kernel):
+        return upsample_conv3x3(x, kernel)
 
 
 def pooled_kernel(kernel: jnp.ndarray) -> jnp.ndarray:
@@ -103,22 +91,12 @@ def conv3x3_avg_pool(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
-class Conv3x3AvgPool(nn.Module):
+class Conv3x3AvgPool(KernelLayer):
     """Drop-in for `nn.Conv(features, (3, 3))` followed by 2x2 average pooling: same
     parameters, same outputs, the pooled pixels computed directly."""
-    features: int
-    use_bias: bool = True
-    kernel_init: Any = nn.initializers.lecun_normal()
-    bias_init: Any = nn.initializers.zeros
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
 
-    @nn.compact
-    def __call__(self, x):
-        kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features),
-                            self.param_dtype)
-        bias = (self.param("bias", self.bias_init, (self.features,), self.param_dtype)
-                if self.use_bias else None)
-        x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
-        y = conv3x3_avg_pool(x, kernel)
-        return y if bias is None else y + bias
+    def kernel_shape(self, in_features):
+        return (3, 3, in_features, self.features)
+
+    def compute(self, x, kernel):
+        return conv3x3_avg_pool(x, kernel)

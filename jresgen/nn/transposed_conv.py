@@ -12,13 +12,11 @@ in one 3x3 window. The parameter is still flax's transposed-kernel layout
 checkpoints and weight transfer from PyTorch are those of `nn.ConvTranspose(...,
 transpose_kernel=True)`; the 3x3 kernel is rebuilt from it inside the step.
 """
-from typing import Any
-
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jresgen.nn.kernel_layer import KernelLayer
 from jresgen.nn.pixel_shuffle import pixel_shuffle
 
 # _TAP[d + 1, a]: the row of the 4x4 kernel that input offset d (-1, 0, 1) contributes to output
@@ -54,22 +52,13 @@ def conv_transpose_4x4_s2(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
     return pixel_shuffle(y, 2)
 
 
-class UpConv4x4(nn.Module):
+class UpConv4x4(KernelLayer):
     """Drop-in for `nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)),
     transpose_kernel=True)`: same parameters, same outputs, a fast gradient on every backend."""
-    features: int
     use_bias: bool = False
-    kernel_init: Any = nn.initializers.lecun_normal()
-    bias_init: Any = nn.initializers.zeros
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
 
-    @nn.compact
-    def __call__(self, x):
-        kernel = self.param("kernel", self.kernel_init, (4, 4, self.features, x.shape[-1]),
-                            self.param_dtype)
-        bias = (self.param("bias", self.bias_init, (self.features,), self.param_dtype)
-                if self.use_bias else None)
-        x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
-        y = conv_transpose_4x4_s2(x, kernel)
-        return y if bias is None else y + bias
+    def kernel_shape(self, in_features):
+        return (4, 4, self.features, in_features)
+
+    def compute(self, x, kernel):
+        return conv_transpose_4x4_s2(x, kernel)
