@@ -5,7 +5,8 @@ XLA's cost analysis and PyTorch's FlopCounterMode are recorded too, but they dis
 percent (XLA counts elementwise work and padding differently), so utilisation is computed from
 this count on both sides. It counts the model's FLOPs, as PyTorch counts them: where jresgen
 computes a layer with structural zeros (DCGAN's transposed convs), only the non-zero taps
-count; where it computes fewer (a down block's conv-then-pool), the full-resolution conv counts. Only jaxpr shapes are used: nothing is compiled or run.
+count; where it computes fewer (a down block's conv-then-pool), the full-resolution conv
+counts. Only jaxpr shapes are used: nothing is compiled or run.
 """
 import math
 
