@@ -4,13 +4,13 @@ up block's `conv(upsample_nearest(x))` and the down block's `avg_pool(conv(x))`.
 Upsampling then convolving. Why: XLA materialises the upsampled tensor (a broadcast) and, for
 the weight gradient, a transposed copy of it, four times the input's size each; on the VAE
 decoder's blocks those copies took about a quarter of the CPU train step. The same linear map
-without them (sub-pixel decomposition, as in transposed_conv.py): output pixel (2y + a, 2x + b) reads the upsampled
-image at rows 2y + a + dy, dy in {-1, 0, 1}, which are input rows y + floor((a + dy) / 2), so
-each of the four output phases (a, b) is a 3x3 convolution of the input with taps of the
-original kernel summed, and all four fit in one 3x3 convolution to 4 * features channels
-followed by a pixel shuffle. Zero padding by one at the upsampled border is zero padding by one
-at the input's border, so borders agree too. It executes as many multiply-adds as the original
-(9 * 4 per input pixel = 9 per output pixel); the parameter is the original's
+without them (sub-pixel decomposition, as in transposed_conv.py): output pixel (2y + a, 2x + b)
+reads the upsampled image at rows 2y + a + dy, dy in {-1, 0, 1}, which are input rows y +
+floor((a + dy) / 2), so each of the four output phases (a, b) is a 3x3 convolution of the input
+with taps of the original kernel summed, and all four fit in one 3x3 convolution to 4 * features
+channels followed by a pixel shuffle. Zero padding by one at the upsampled border is zero
+padding by one at the input's border, so borders agree too. It executes as many multiply-adds as
+the original (9 * 4 per input pixel = 9 per output pixel); the parameter is the original's
 `kernel [3, 3, in, out]`, so checkpoints and weight transfer are unchanged.
 
 Convolving then average-pooling 2x2. The pooled output (y, x) averages the conv at rows
