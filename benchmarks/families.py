@@ -606,7 +606,8 @@ FAMILIES = {f.name: f for f in (
     Family("sr_x2", "sr_x2.py", batch=16, gpu_batch=64, adapter=SRAdapter),
     Family("edsr_baseline_x2", "edsr_baseline_x2.py", batch=4, adapter=SRAdapter, patch_size=24,
            gpu_batch=16),
-    Family("lenet_digits", "classifier_digits.py", batch=64, gpu_batch=256, adapter=ClassifierAdapter),
+    Family("lenet_digits", "classifier_digits.py", batch=64, gpu_batch=256,
+           adapter=ClassifierAdapter),
     Family("resnet20_cifar10", "resnet20_cifar10.py", batch=128, adapter=ClassifierAdapter),
     Family("vae_digits", "vae_digits.py", batch=64, gpu_batch=256, adapter=VAEAdapter),
     # GANs: one step is n_dis D updates and one G update (DCGAN 1 + 1, SNGAN 5 + 1). The
@@ -616,7 +617,8 @@ FAMILIES = {f.name: f for f in (
     Family("dcgan_cifar10", "dcgan_cifar10.py", batch=128, adapter=GANAdapter),
     Family("sngan_cifar10", "sngan_cifar10.py", batch=4, gpu_batch=64, adapter=GANAdapter),
     # the brick texture net at its config's batch (4) and 128x128 patches
-    Family("texture_net_brick", "texture_net_brick.py", batch=4, gpu_batch=16, adapter=TextureNetAdapter),
+    Family("texture_net_brick", "texture_net_brick.py", batch=4, gpu_batch=16,
+           adapter=TextureNetAdapter),
     # pytorch/examples' TransformerNet on the config's 64x64 crops, batch 4 (the config's).
     Family("style_transfer", "style_transfer.py", batch=4, gpu_batch=16, adapter=StyleAdapter),
 )}

@@ -24,13 +24,13 @@ LOG="$OUT_DIR/gpu_lease.log"
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv
   python3 -c "import jax, flax, optax, torch; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, 'torch', torch.__version__)"
-  # jresgen's CPU XLA flag must not break a GPU jaxlib (XLA aborts on flags it does not know).
-  if ! python3 -c "import jresgen, jax; print(jax.devices())"; then
-    echo "jresgen's CPU XLA defaults break this jaxlib: the rest runs with JRESGEN_NO_XLA_DEFAULTS=1"
-    export JRESGEN_NO_XLA_DEFAULTS=1
-  fi
 } 2>&1 | tee "$LOG"
-python3 -c "import jresgen, jax" 2>/dev/null || export JRESGEN_NO_XLA_DEFAULTS=1
+# jresgen's CPU XLA flag must not break a GPU jaxlib (XLA aborts on flags it does not know).
+if ! python3 -c "import jresgen, jax; print(jax.devices())" >>"$LOG" 2>&1; then
+  echo "jresgen's CPU XLA defaults break this jaxlib: the rest runs with JRESGEN_NO_XLA_DEFAULTS=1" \
+    | tee -a "$LOG"
+  export JRESGEN_NO_XLA_DEFAULTS=1
+fi
 
 phase() {  # phase SECONDS COMMAND...: one phase under its own time limit, logged
   local limit=$1; shift

@@ -145,6 +145,11 @@ def _run_worker_once(spec: dict, env: dict, timeout: int, scratch: Path) -> dict
     return result
 
 
+def family_batch(args, name: str) -> int:
+    """The global batch a family is measured at: --batch, else its own for the device."""
+    return args.batch or FAMILIES[name].default_batch(args.device)
+
+
 def plan(args, exchange_dir: str) -> list[tuple[tuple, dict, str | None]]:
     """Every worker of one round as (where its result goes, spec, XLA setting)."""
     base = dict(device=args.device, dtype=args.dtype, threads=args.threads)
@@ -153,7 +158,7 @@ def plan(args, exchange_dir: str) -> list[tuple[tuple, dict, str | None]]:
     # The first JAX worker exports the initial weights the PyTorch workers load and check.
     settings = sorted(args.xla_setting, key=lambda s: s != "tuned")
     for name in args.family:
-        batch = args.batch or FAMILIES[name].default_batch(args.device)
+        batch = family_batch(args, name)
         common = dict(family=name, batch=batch, steps=args.steps, warmup=args.warmup, **base)
         first = True
         for setting in settings:
@@ -216,7 +221,7 @@ def assemble(out: dict, collected: dict, args, started: float) -> None:
             node = node.setdefault(key, {})
         node[where[-1]] = merge_rounds(results)
     for name, fam in out["families"].items():
-        fam["batch"] = args.batch or FAMILIES[name].default_batch(args.device)
+        fam["batch"] = family_batch(args, name)
         fam.setdefault("jax", {}), fam.setdefault("torch", {}), fam.setdefault("breakdown", {})
     out["total_wall_s"] = time.time() - started
     report.finish(out)
