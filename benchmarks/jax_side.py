@@ -27,7 +27,7 @@ def _rss_mb() -> float:
 def _setup(family, config, batch_np, device, dtype):
     import jax
     from jresgen.tasks import get_task
-    from jresgen.train.loop import optimizer_factory
+    from jresgen.train.runs import optimizer_factory
     task = get_task(config.task)
     # what `jresgen train` passes: the config's optimizer, or per-network sections (a GAN's)
     make_tx = optimizer_factory(config)

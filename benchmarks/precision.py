@@ -23,7 +23,7 @@ def run(config_path: str, dtype: str, steps: int) -> dict:
     from jresgen import data as datasets
     from jresgen.config import load_config
     from jresgen.tasks import get_task
-    from jresgen.train.loop import optimizer_factory
+    from jresgen.train.runs import optimizer_factory
 
     config = load_config(config_path, [f"model.dtype={dtype}", f"total_steps={steps}"])
     task = get_task(config.task)

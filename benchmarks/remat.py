@@ -24,7 +24,7 @@ def measure(family, batch_size: int, policy: str, steps: int, device: str) -> di
     import jax
     from jresgen.config import apply_overrides
     from jresgen.tasks import get_task
-    from jresgen.train.loop import optimizer_factory
+    from jresgen.train.runs import optimizer_factory
 
     config = family.load_config(batch_size, device=device)
     apply_overrides(config, [f"model.remat={policy}"])

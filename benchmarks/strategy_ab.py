@@ -28,7 +28,7 @@ def main(argv=None):
     from jresgen import data as datasets
     from jresgen.config import load_config
     from jresgen.tasks import get_task
-    from jresgen.train.loop import _initial_state
+    from jresgen.train.runs import initial_state as _initial_state
     from jresgen.train.parallel import make_strategy
 
     overrides = [f"batch_size={args.batch}"] if args.batch else []

@@ -1,7 +1,9 @@
 """The `jresgen` command line: parses, loads the config, calls into jresgen.train.
 
     jresgen train   --config configs/sr_x2.py --workdir runs/sr [--config.KEY=VALUE ...]
+    jresgen train   --config configs/sr_x2.py --workdir runs/sweep --sweep seed=0,1,2,3
     jresgen eval    --workdir runs/sr [--json]
+    jresgen export  --workdir runs/sweep --variant 2 --out runs/sr_seed2
     jresgen upscale --workdir runs/sr IN.png OUT.png [--ensemble]   (or IN_DIR OUT_DIR)
     jresgen sample  --workdir runs/gan [--num 64] [--seed S] [--size HxW] [--class K] OUT.png|OUT.npz
     jresgen texture --exemplar brick --size 256x256 OUT.png [--steps N] [--seed S]
@@ -32,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
                                         "directory's config.json, to resume")
     train.add_argument("--workdir", required=True, help="where checkpoints, metrics and "
                                                         "samples go; resumes if it has them")
+    train.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="train one variant per value of config key KEY, all in one "
+                            "vmapped program; repeat for several keys (their product)")
     train.add_argument("--profile", metavar="START:STOP",
                        help="write a jax.profiler trace of the steps from START to STOP into "
                             "WORKDIR/tensorboard (TensorBoard's Profile tab, or Perfetto)")
@@ -40,6 +45,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--workdir", required=True)
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
     evaluate.add_argument("--step", type=int, help="checkpoint step (default: the latest)")
+
+    export = verbs.add_parser("export", help="one variant of a sweep as a work directory of "
+                                             "its own")
+    export.add_argument("--workdir", required=True, help="the sweep's work directory")
+    export.add_argument("--variant", type=int, required=True, metavar="K",
+                        help="the variant's index (WORKDIR/variants.json lists them)")
+    export.add_argument("--out", required=True, metavar="NEWDIR",
+                        help="the new work directory (must not exist or be empty)")
+    export.add_argument("--step", type=int, help="checkpoint step (default: the latest)")
 
     sample = verbs.add_parser("sample", help="draw samples from a generative model")
     sample.add_argument("--workdir", required=True)
@@ -83,7 +97,7 @@ def main(argv=None) -> int:
         unknown = [a for a in extra if not a.startswith("--config.")]
         if unknown or (overrides and args.verb != "train"):
             raise UserError(f"unrecognized arguments: {' '.join(unknown or extra)}")
-        return {"train": _train, "eval": _eval, "upscale": _upscale,
+        return {"train": _train, "eval": _eval, "export": _export, "upscale": _upscale,
                 "sample": _sample, "stylize": _stylize, "separate": _separate,
                 "texture": _texture}[args.verb](args, overrides)
     except UserError as e:
@@ -120,6 +134,7 @@ def _train(args, overrides) -> int:
     from jresgen.config import apply_overrides, config_from_json, load_config, validate
     from jresgen.train.loop import train_and_evaluate
     from jresgen.train.profiling import parse_window
+    from jresgen.train.sweep import add_sweep_args, validate_sweep
 
     profile = parse_window(args.profile) if args.profile else None
     if args.config:
@@ -131,23 +146,43 @@ def _train(args, overrides) -> int:
         config = config_from_json(saved.read_text())
         apply_overrides(config, overrides)
         validate(config)
+    add_sweep_args(config, args.sweep)
+    validate_sweep(config)
     summary = train_and_evaluate(config, args.workdir, profile=profile)
     if summary is not None:
         from jresgen.tasks import get_task
-        print(get_task(config.task).format_report(summary))
+        _print_reports(get_task(config.task), summary)
     return 0
 
 
-def _eval(args, overrides) -> int:
-    from jresgen.train.loop import evaluate_workdir, load_workdir
+def _print_reports(task, summary: dict) -> None:
+    """The task's report of a run's summary, or of each variant of a sweep's."""
+    from jresgen.train.sweep import describe
 
-    if args.json:
-        print(json.dumps(evaluate_workdir(args.workdir, step=args.step)))
-    else:
-        config, task, state, eval_data = load_workdir(args.workdir, step=args.step)
-        summary, _ = task.evaluate(config, state, eval_data)
-        print(f"{args.workdir} at step {int(state.step)}")
+    if "variants" not in summary:
         print(task.format_report(summary))
+        return
+    for k, variant in enumerate(summary["variants"]):
+        print(f"variant {k} ({describe(variant['sweep'])})")
+        print(task.format_report({key: v for key, v in variant.items() if key != "sweep"}))
+
+
+def _eval(args, overrides) -> int:
+    from jresgen.train.loop import evaluate_workdir
+
+    summary = evaluate_workdir(args.workdir, step=args.step)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        from jresgen.tasks import get_task
+        print(f"{args.workdir} at step {summary['step']}")
+        _print_reports(get_task(_family_of(args.workdir)), summary)
+    return 0
+
+
+def _export(args, overrides) -> int:
+    from jresgen.train.export import export_variant
+    print(export_variant(args.workdir, args.variant, args.out, step=args.step))
     return 0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from jresgen import data as datasets
 from jresgen.config import load_config
 from jresgen.tasks import get_task
-from jresgen.train.loop import optimizer_factory
+from jresgen.train.runs import optimizer_factory
 
 
 def main():

@@ -39,7 +39,7 @@ def train_with(config, strategy_name: str, devices, steps: int):
 
     from jresgen import data as datasets
     from jresgen.tasks import get_task
-    from jresgen.train.loop import optimizer_factory
+    from jresgen.train.runs import optimizer_factory
     from jresgen.train.parallel import make_strategy
 
     task = get_task(config.task)

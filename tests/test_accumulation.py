@@ -11,7 +11,7 @@ from jresgen import data as datasets
 from jresgen.config import validate
 from jresgen.errors import UserError
 from jresgen.tasks import sr as sr_task
-from jresgen.train.loop import optimizer_factory
+from jresgen.train.runs import optimizer_factory
 
 
 def _run(config, batches):

@@ -245,7 +245,7 @@ def _gan_small(name, batch=3):
     """A GAN family at toy width (its layout, resolution, loss and optimizers kept), n_dis <= 2,
     with jresgen's initial state plus noise on the weights and the BatchNorm statistics."""
     from jresgen.tasks import gan
-    from jresgen.train.loop import optimizer_factory
+    from jresgen.train.runs import optimizer_factory
     family = families.get(name)
     config = family.load_config(batch)
     config.model.z_dim, config.model.g_features, config.model.d_features = 8, 8, 8

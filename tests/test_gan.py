@@ -136,7 +136,7 @@ def test_sngan_cifar_layout_matches_the_paper():
 def test_ema_follows_the_generator_with_the_configured_decay():
     from jresgen import data as datasets
     from jresgen.tasks import gan
-    from jresgen.train.loop import optimizer_factory
+    from jresgen.train.runs import optimizer_factory
 
     config = _config(gan__ema_decay=0.5)
     batch = datasets.build(config)[0].batch(0)

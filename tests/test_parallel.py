@@ -10,7 +10,7 @@ from conftest import tiny_sr_config, train_with
 from jresgen import data as datasets
 from jresgen.errors import UserError
 from jresgen.tasks import get_task
-from jresgen.train.loop import optimizer_factory
+from jresgen.train.runs import optimizer_factory
 from jresgen.train.parallel import check_batch_size, make_strategy
 
 STEPS = 3

@@ -22,7 +22,8 @@ from jresgen.config import load_config
 from jresgen.tasks import sr as sr_task
 from jresgen.train import loop
 from jresgen.train.checkpoint import Checkpointer
-from jresgen.train.loop import abstract_state, load_workdir, train_and_evaluate
+from jresgen.train.loop import load_workdir, train_and_evaluate
+from jresgen.train.runs import abstract_state, initial_state
 from jresgen.train.parallel import make_strategy
 
 TINY = f"{CONFIGS / 'sr_x2.py'}:tiny"
@@ -292,7 +293,7 @@ def _equations(jaxpr):
 def test_bfloat16_train_step_computes_in_bfloat16():
     config = tiny_sr_config(model__dtype="bfloat16")
     batch = datasets.build(config)[0].batch(0)
-    state = loop._initial_state(config, sr_task, batch)
+    state = initial_state(config, sr_task, batch)
 
     def step(s, b):
         return sr_task.train_step(s, b, config=config)

@@ -10,7 +10,6 @@ WORKDIR/
   damaged_checkpoints/  checkpoints found damaged on resume, moved aside (kept for inspection)
 """
 import contextlib
-import functools
 import json
 import math
 import signal
@@ -32,38 +31,8 @@ from jresgen.train.optim import make_optimizer
 from jresgen.train.parallel import check_batch_size, make_strategy
 from jresgen.train.profiling import StepProfiler
 from jresgen.train.progress import Progress
-from jresgen.train.writer import MetricWriter
-
-
-def optimizer_factory(config):
-    """`make_tx(section=None, learning_rate=None, total_steps=None) -> (tx, schedule)`: the
-    optimizer of `config.optimizer` by default; families with several networks (a GAN's G and
-    D) pass their own section, learning rate and number of updates (D updates n_dis times per
-    step)."""
-    def make_tx(section=None, learning_rate=None, total_steps=None):
-        return make_optimizer(config.optimizer if section is None else section,
-                              config.learning_rate if learning_rate is None else learning_rate,
-                              config.total_steps if total_steps is None else total_steps)
-    return make_tx
-
-
-def _initial_state(config, task, sample_batch, rng=None):
-    rng = jax.random.PRNGKey(config.seed) if rng is None else rng
-    return task.init_state(config, rng, sample_batch, optimizer_factory(config))
-
-
-def abstract_state(config, task, sample_batch):
-    """The state's structure, shapes and dtypes, computed without allocating it."""
-    return jax.eval_shape(lambda: _initial_state(config, task, sample_batch))
-
-
-def _with_scorer(config, eval_data, lazy=False):
-    """eval_data with `"scorer"`, the FID/KID scorer of `config.evaluation` (built once per
-    process; jresgen/train/scoring.py), when the config names a classifier. Lazy: built at the
-    first score, so `sample` works without the classifier."""
-    from jresgen.train.scoring import lazy_scorer, make_scorer
-    scorer = (lazy_scorer if lazy else make_scorer)(config)
-    return eval_data if scorer is None else {**eval_data, "scorer": scorer}
+from jresgen.train.runs import make_run
+from jresgen.train.sweep import swept
 
 
 def _check_workdir_config(workdir: Path, config) -> None:
@@ -78,44 +47,48 @@ def _check_workdir_config(workdir: Path, config) -> None:
 def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) -> dict | None:
     """Trains `config` in `workdir`, resuming from its newest intact checkpoint; returns the
     final evaluation summary (None when the run had already finished). `profile` (START,
-    STOP): a jax.profiler trace of the steps from START to STOP (jresgen/train/profiling.py)."""
+    STOP): a jax.profiler trace of the steps from START to STOP (jresgen/train/profiling.py).
+    A config with a `sweep` section trains all its variants in one program
+    (jresgen/train/sweep.py); the summary is then {"step", "variants": [...]}."""
     workdir = Path(workdir)
     task = get_task(config.task)
     strategy = make_strategy(config.parallelism)
     check_batch_size(config.batch_size, strategy.num_devices)
-    train_source, eval_data = datasets.build(config)
-    eval_data = _with_scorer(config, eval_data)
+    run = make_run(config, task)
+    run.build_data()
+    example = run.example()
+    run.check(example)  # a sweep the program cannot take is refused before anything is written
     workdir.mkdir(parents=True, exist_ok=True)
     _check_workdir_config(workdir, config)
 
     ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)
-    writer = progress = stop = profiler = None
+    writers, progress, stop, profiler = [], None, None, None
     try:
-        example = train_source.batch(0)
         start = 0
         if ckpt.all_steps():
             state, _, start = ckpt.restore_latest(
-                abstract_state(config, task, example), strategy.restore_sharding, warn=_warn,
+                run.abstract_state(example), strategy.restore_sharding, warn=_warn,
                 set_aside=workdir / "damaged_checkpoints")
             dstate = strategy.place(state)
             del state
         else:  # born in the strategy's placement: no host copy, no second copy
-            dstate = strategy.init(lambda rng: _initial_state(config, task, example, rng),
-                                   jax.random.PRNGKey(config.seed))
+            dstate = run.init(strategy, example)
         # Written once the config is known to fit the checkpoints, so a rejected config never
         # replaces the one a resume without --config relies on.
         (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
         _write_batch_spec(workdir, example)
+        run.write_files(workdir)
         if start >= config.total_steps:
             _warn(f"{workdir} is already at step {start} (total_steps {config.total_steps}); "
                   f"nothing to train: raise total_steps to train longer", prefix="")
             return None
 
-        writer = MetricWriter(workdir)
-        writer.truncate_after(start)
-        step_fn = strategy.compile(functools.partial(task.train_step, config=config,
-                                                     axis_name=strategy.axis_name))
-        _, schedule = make_optimizer(config.optimizer, config.learning_rate, config.total_steps)
+        writers = run.writers(workdir)
+        for writer in writers:
+            writer.truncate_after(start)
+        step_fn = strategy.compile(run.step_fn(example, strategy.axis_name))
+        schedules = [make_optimizer(c.optimizer, c.learning_rate, c.total_steps)[1]
+                     for c in run.configs]
         progress = Progress(start, config.total_steps)
         if start:
             progress.write(f"resuming {workdir} from step {start}")
@@ -124,7 +97,7 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
         profiler = StepProfiler(profile, workdir, start, lambda line: progress.write(
             f"jresgen: {line}"))
         window, clock = [], _WindowClock()  # this log window's metrics, still on the devices
-        batch = strategy.shard(train_source.batch(step))
+        batch = strategy.shard(run.batch(step))
         while step < config.total_steps and not stop.requested:
             profiler.before_step(step)
             dstate, metrics = step_fn(dstate, batch)
@@ -132,7 +105,7 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
             profiler.after_step(step, (dstate, metrics))
             window.append(metrics)
             if step < config.total_steps:  # built and sent while the step runs
-                batch = strategy.shard(train_source.batch(step))
+                batch = strategy.shard(run.batch(step))
             progress.tick(step)
             if step == start + 1:  # the first step compiles: time the window from its end
                 clock.start_after(metrics, step)
@@ -140,26 +113,28 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
             is_eval = (config.eval_every and step % config.eval_every == 0) \
                 or step == config.total_steps
             if is_log or is_eval:
-                record = _window_means(strategy, window)
+                records = run.records(_window(strategy, window))
                 window = []
                 rate = clock.steps_per_sec(step)
-                if rate is not None:
-                    record["steps_per_sec"] = rate
-                if not any(k.startswith("learning_rate") for k in record):
-                    record["learning_rate"] = float(schedule(step - 1))
-                _stop_if_not_finite(step, record)
+                for record, schedule in zip(records, schedules):
+                    if record is None:
+                        continue
+                    if rate is not None:
+                        record["steps_per_sec"] = rate
+                    if not any(k.startswith("learning_rate") for k in record):
+                        record["learning_rate"] = float(schedule(step - 1))
+                if len(records) == 1:
+                    _stop_if_not_finite(step, records[0])
+                else:
+                    _report_stopped(run, dstate, step, progress)
                 if is_eval:
                     with clock.paused():
-                        summary, images = task.evaluate(config, strategy.local_state(dstate),
-                                                        eval_data)
-                        headline = task.eval_headline(summary)
-                        record.update(headline)
-                        for name, image in images.items():
-                            write_image(workdir / "samples" / f"{name}.png", image)
-                    progress.write(f"step {step} evaluation: " +
-                                   " ".join(f"{k}={v:.4f}" for k, v in headline.items()))
-                writer.write(step, record)
-                progress.update(step, record)
+                        summary = _evaluate(run, strategy, dstate, example, records, workdir,
+                                            progress, step)
+                for writer, record in zip(writers, records):
+                    if record is not None:
+                        writer.write(step, record)
+                progress.update(step, _shown(records))
                 ckpt.poll()
                 clock.restart(step)
             if config.checkpoint_every and step % config.checkpoint_every == 0:
@@ -175,7 +150,7 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
         if stop is not None:
             stop.restore()
         ckpt.close()
-        for closing in (writer, progress):
+        for closing in (*writers, progress):
             if closing is not None:
                 closing.close()
     if stop.requested:
@@ -183,14 +158,51 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
     return summary
 
 
+def _evaluate(run, strategy, dstate, example, records, workdir, progress, step) -> dict:
+    """Evaluates every variant, adds its headline figures to its record, writes its sample
+    images; returns the run's summary."""
+    summaries = []
+    states = run.variant_states(strategy.local_state(dstate), example)
+    for k, (config, state, eval_data) in enumerate(zip(run.configs, states, run.eval_data)):
+        summary, images = run.task.evaluate(config, state, eval_data)
+        summaries.append(summary)
+        headline = run.task.eval_headline(summary)
+        if records[k] is not None:
+            records[k].update(headline)
+        for name, image in images.items():
+            write_image(run.samples_dir(workdir, k) / f"{name}.png", image)
+        progress.write(f"step {step} evaluation{' of ' + run.label(k) if run.label(k) else ''}: "
+                       + " ".join(f"{k}={v:.4f}" for k, v in headline.items()))
+    return run.summary(step, summaries)
+
+
+def _shown(records: list) -> dict:
+    """What the progress line shows: the record, or for a sweep the mean over the variants
+    still training."""
+    live = [r for r in records if r is not None]
+    if len(records) == 1 or not live:
+        return live[0] if live else {}
+    return {k: float(np.mean([r[k] for r in live if k in r])) for k in live[0]}
+
+
+def _report_stopped(run, dstate, step: int, progress) -> None:
+    """Names each variant that stopped being finite; stops the sweep when all have."""
+    for k, at in run.newly_stopped(dstate):
+        progress.write(f"jresgen: {run.label(k)} stopped at step {at}: not finite; its last "
+                       f"finite state is kept and the other variants go on")
+    if run.all_stopped:
+        raise FloatingPointError(f"step {step}: every variant of the sweep stopped (not "
+                                 f"finite); stopping (the last checkpoint is kept)")
+
+
 def _warn(line: str, prefix: str = "warning: ") -> None:
     print(f"jresgen: {prefix}{line}", file=sys.stderr, flush=True)
 
 
-def _window_means(strategy, window) -> dict:
-    """{name: mean over the window's steps}; one transfer from the devices for the window."""
-    steps = [strategy.metrics_to_host(m) for m in jax.device_get(window)]
-    return {k: float(np.mean([m[k] for m in steps])) for k in steps[0]}
+def _window(strategy, window) -> dict[str, np.ndarray]:
+    """{name: [steps, ...] values of replica 0}; one transfer from the devices per window."""
+    steps = [strategy.first_replica(m) for m in jax.device_get(window)]
+    return {k: np.stack([m[k] for m in steps]) for k in steps[0]}
 
 
 @jax.jit
@@ -288,30 +300,40 @@ def example_batch(config, workdir: Path):
     return datasets.build(config)[0].batch(0)
 
 
-def load_workdir(workdir, *, step: int | None = None, with_eval_data: bool = True):
-    """(config, task, state, eval data) of the newest intact checkpoint in `workdir`, or of
-    checkpoint `step`; the state's arrays are on the first device (no host copy). Without
-    `with_eval_data` no dataset is built (eval data is None)."""
+def load_run(workdir, *, step: int | None = None, with_eval_data: bool = True):
+    """(run, state) of the newest intact checkpoint in `workdir`, or of checkpoint `step`: the
+    run (jresgen/train/runs.py) knows the config(s) and, `with_eval_data`, the evaluation data
+    (else no dataset is built); the state's arrays are on the first device (no host copy)."""
     workdir = Path(workdir)
     saved = workdir / "config.json"
     if not saved.exists():
         raise UserError(f"{workdir} is not a jresgen work directory (no config.json)")
     config = config_from_json(saved.read_text())
-    task = get_task(config.task)
-    eval_data = None
+    run = make_run(config, get_task(config.task))
     if with_eval_data:
-        _, eval_data = datasets.build(config)
-        eval_data = _with_scorer(config, eval_data, lazy=True)
+        run.build_data(lazy_scorer=True, train=False)
     ckpt = Checkpointer(workdir / "checkpoints", create=False)
     try:
-        abstract = abstract_state(config, task, example_batch(config, workdir))
+        abstract = run.abstract_state(example_batch(config, workdir))
         if step is None:
             state, _, _ = ckpt.restore_latest(abstract, warn=_warn)
         else:
             state, _ = _restore_step(ckpt, abstract, step)
     finally:
         ckpt.close()
-    return config, task, state, eval_data
+    return run, state
+
+
+def load_workdir(workdir, *, step: int | None = None, with_eval_data: bool = True):
+    """(config, task, state, eval data) of a single run's work directory (see `load_run`); a
+    sweep's is refused with the command that exports one of its variants."""
+    config_path = Path(workdir) / "config.json"
+    if config_path.exists() and swept(config_from_json(config_path.read_text())):
+        raise UserError(f"{workdir} holds a sweep; export one variant first: jresgen export "
+                        f"--workdir {workdir} --variant K --out NEWDIR (variants listed in "
+                        f"{Path(workdir) / 'variants.json'})")
+    run, state = load_run(workdir, step=step, with_eval_data=with_eval_data)
+    return run.config, run.task, state, run.eval_data[0] if with_eval_data else None
 
 
 def _restore_step(ckpt, abstract, step: int):
@@ -326,7 +348,16 @@ def _restore_step(ckpt, abstract, step: int):
 
 
 def evaluate_workdir(workdir, *, step: int | None = None) -> dict:
-    """The evaluation summary of the newest intact checkpoint (or of `step`), with its step."""
-    config, task, state, eval_data = load_workdir(workdir, step=step)
-    summary, _ = task.evaluate(config, state, eval_data)
-    return {"step": int(state.step), **summary}
+    """The evaluation summary of the newest intact checkpoint (or of `step`), with its step;
+    for a sweep {"step", "variants": [{"sweep": {key: value}, ...summary}, ...]}."""
+    run, summaries, step = evaluate_variants(workdir, step=step)
+    return run.summary(step, summaries)
+
+
+def evaluate_variants(workdir, *, step: int | None = None):
+    """(run, [summary per variant], step) of the newest intact checkpoint (or of `step`)."""
+    run, state = load_run(workdir, step=step)
+    example = example_batch(run.config, Path(workdir))
+    summaries = [run.task.evaluate(config, variant, eval_data)[0] for config, variant, eval_data
+                 in zip(run.configs, run.variant_states(state, example), run.eval_data)]
+    return run, summaries, int(state.step)

@@ -12,20 +12,27 @@ SCHEDULES = ("constant", "warmup_cosine", "step", "linear")
 def make_schedule(opt: ml_collections.ConfigDict, learning_rate: float, total_steps: int):
     """constant; warmup_cosine (linear warm-up over `warmup_steps`, cosine to
     `learning_rate * final_lr_fraction`); step (times `decay_factor` at each of
-    `decay_boundaries`, given as fractions of total_steps)."""
+    `decay_boundaries`, given as fractions of total_steps); linear (to `learning_rate *
+    final_lr_fraction`). The shape is built with a peak of 1 and scaled by `learning_rate`,
+    so the learning rate may be a traced value (a sweep's; optax's schedules branch on it)."""
+    unit = _unit_schedule(opt, total_steps)
+    return lambda step: learning_rate * unit(step)
+
+
+def _unit_schedule(opt: ml_collections.ConfigDict, total_steps: int):
     total = max(total_steps, 1)
     if opt.schedule == "constant":
-        return optax.constant_schedule(learning_rate)
+        return optax.constant_schedule(1.0)
     if opt.schedule == "warmup_cosine":
         warmup = min(opt.warmup_steps, total - 1)
         return optax.warmup_cosine_decay_schedule(
-            init_value=0.0, peak_value=learning_rate, warmup_steps=warmup,
-            decay_steps=total, end_value=learning_rate * opt.final_lr_fraction)
+            init_value=0.0, peak_value=1.0, warmup_steps=warmup, decay_steps=total,
+            end_value=opt.final_lr_fraction)
     if opt.schedule == "linear":  # SNGAN's decay to learning_rate * final_lr_fraction
-        return optax.linear_schedule(learning_rate, learning_rate * opt.final_lr_fraction, total)
+        return optax.linear_schedule(1.0, opt.final_lr_fraction, total)
     if opt.schedule == "step":
         boundaries = {int(f * total): opt.decay_factor for f in opt.decay_boundaries}
-        return optax.piecewise_constant_schedule(learning_rate, boundaries)
+        return optax.piecewise_constant_schedule(1.0, boundaries)
     raise UserError(f"optimizer.schedule must be one of {', '.join(SCHEDULES)}, "
                     f"got {opt.schedule!r}")
 

@@ -104,9 +104,15 @@ class PmapStrategy:
         return jax.pmap(step_fn, axis_name=AXIS, devices=self.devices, donate_argnums=(0,))
 
     @staticmethod
-    def metrics_to_host(metrics) -> dict:
-        """{name: float} of replica 0 (the task averaged them over devices)."""
-        return {k: float(np.ravel(v)[0]) for k, v in jax.device_get(metrics).items()}
+    def first_replica(metrics) -> dict[str, np.ndarray]:
+        """{name: host array} of replica 0 (the task averaged them over devices): a scalar,
+        or [K] for a sweep's K variants."""
+        return {k: np.asarray(v)[0] for k, v in jax.device_get(metrics).items()}
+
+    @classmethod
+    def metrics_to_host(cls, metrics) -> dict:
+        """{name: float} of a single run's metrics."""
+        return {k: float(v) for k, v in cls.first_replica(metrics).items()}
 
 
 @jax.jit
@@ -158,8 +164,12 @@ class JitStrategy:
                        out_shardings=(self.replicated, self.replicated), donate_argnums=(0,))
 
     @staticmethod
-    def metrics_to_host(metrics) -> dict:
-        return {k: float(v) for k, v in jax.device_get(metrics).items()}
+    def first_replica(metrics) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v) for k, v in jax.device_get(metrics).items()}
+
+    @classmethod
+    def metrics_to_host(cls, metrics) -> dict:
+        return {k: float(v) for k, v in cls.first_replica(metrics).items()}
 
 
 def make_strategy(name: str, devices=None):

@@ -12,6 +12,7 @@ class MetricWriter:
 
     def write(self, step: int, metrics: dict[str, float]) -> None:
         record = {"step": int(step), **{k: _jsonable(v) for k, v in metrics.items()}}
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # a sweep variant's directory
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
         if self._tb is None:
