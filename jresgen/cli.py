@@ -1,7 +1,7 @@
 """The `jresgen` command line: parses, loads the config, calls into jresgen.train.
 
     jresgen train   --config configs/sr_x2.py --workdir runs/sr [--config.KEY=VALUE ...]
-    jresgen eval    --workdir runs/sr [--json]
+    jresgen eval    --workdir runs/sr [--json] [--images HR_DIR]
     jresgen upscale --workdir runs/sr IN.png OUT.png [--ensemble]   (or IN_DIR OUT_DIR)
     jresgen sample  --workdir runs/gan [--num 64] [--seed S] [--size HxW] [--class K] OUT.png|OUT.npz
     jresgen texture --exemplar brick --size 256x256 OUT.png [--steps N] [--seed S]
@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--workdir", required=True)
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
     evaluate.add_argument("--step", type=int, help="checkpoint step (default: the latest)")
+    evaluate.add_argument("--images", metavar="HR_DIR",
+                          help="SR: score a folder of HR images (Set5, B100, ...) under the "
+                               "papers' bicubic protocol instead of the validation photos")
 
     sample = verbs.add_parser("sample", help="draw samples from a generative model")
     sample.add_argument("--workdir", required=True)
@@ -139,6 +142,9 @@ def _train(args, overrides) -> int:
 
 
 def _eval(args, overrides) -> int:
+    if args.images:  # a folder of HR images (jresgen/cli_eval_images.py)
+        from jresgen import cli_eval_images
+        return cli_eval_images.run(args)
     from jresgen.train.loop import evaluate_workdir, load_workdir
 
     if args.json:
