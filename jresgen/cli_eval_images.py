@@ -23,8 +23,8 @@ def run(args) -> int:
     if family is not None and family != "sr":
         raise UserError(f"{args.workdir} holds a {family!r} model; eval --images needs an SR "
                         f"one")
-    images = read_folder(args.images, "--images")  # bad input reported before the model loads
     config, task, state, _ = load_workdir(args.workdir, step=args.step, with_eval_data=False)
+    images = read_folder(args.images, "--images")
     scale = config.model.scale
     pairs = make_pairs(images, scale)
     for pair in pairs:

@@ -169,6 +169,10 @@ def test_eval_images_bad_folders(tmp_path, capsys, folder_workdir, setup, match)
 
 def test_eval_images_needs_an_sr_workdir(tmp_path, capsys):
     from jresgen.config import load_config
+    _write(tmp_path / "set", {"x.png": load_photo("coffee")[:40, :40]})
+    (tmp_path / "set" / "junk.txt").write_text("skipped, but only once there is a model")
+    _one_line_error(capsys, ["eval", "--workdir", str(tmp_path), "--images",
+                             str(tmp_path / "set")], "not a jresgen work directory")
     (tmp_path / "config.json").write_text(
         load_config(f"{CONFIGS / 'classifier_digits.py'}:tiny").to_json())
     _one_line_error(capsys, ["eval", "--workdir", str(tmp_path), "--images", str(tmp_path)],
