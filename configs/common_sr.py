@@ -20,8 +20,14 @@ def sr_config(scale: int, num_blocks: int, features: int) -> ml_collections.Conf
         remat="none"))  # per-block rematerialisation policy (jresgen/nn/remat.py)
     config.data = ml_collections.ConfigDict(dict(
         name="photos_sr",
+        # "embedded": the photos in scikit-image; "folder": the user's image folders below
+        # (jresgen/data/sr_folders.py: DIV2K's layout; every image is held in memory).
+        source="embedded",
+        train_dir="",  # HR training images (folder source)
+        train_lr_dir="",  # their LR images, same file names; "": made by `degradation`
+        valid_dir="",  # HR validation images; "": the built-in photos of `valid_images`
         patch_size=48,  # LR pixels; HR crops are patch_size * scale
-        train_images=(),  # () = the default split, see jresgen/data/photos.py
+        train_images=(),  # embedded source: () = the default split, see jresgen/data/photos.py
         valid_images=(),
         # How LR inputs are made (jresgen/data/degradation.py): "bicubic", the papers'
         # protocol, or "random", Real-ESRGAN-style blur/resize/noise/JPEG drawn per sample

@@ -2,7 +2,7 @@
 
     jresgen train   --config configs/sr_x2.py --workdir runs/sr [--config.KEY=VALUE ...]
     jresgen train   --config configs/sr_x2.py --workdir runs/sweep --sweep seed=0,1,2,3
-    jresgen eval    --workdir runs/sr [--json]
+    jresgen eval    --workdir runs/sr [--json] [--images HR_DIR]
     jresgen export  --workdir runs/sweep --variant 2 --out runs/sr_seed2
     jresgen upscale --workdir runs/sr IN.png OUT.png [--ensemble]   (or IN_DIR OUT_DIR)
     jresgen sample  --workdir runs/gan [--num 64] [--seed S] [--size HxW] [--class K] OUT.png|OUT.npz
@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--workdir", required=True)
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
     evaluate.add_argument("--step", type=int, help="checkpoint step (default: the latest)")
+    evaluate.add_argument("--images", metavar="HR_DIR",
+                          help="SR: score a folder of HR images (Set5, B100, ...) under the "
+                               "papers' bicubic protocol instead of the validation photos")
 
     export = verbs.add_parser("export", help="one variant of a sweep as a work directory of "
                                              "its own")
@@ -168,6 +171,9 @@ def _print_reports(task, summary: dict) -> None:
 
 
 def _eval(args, overrides) -> int:
+    if args.images:  # a folder of HR images (jresgen/cli_eval_images.py)
+        from jresgen import cli_eval_images
+        return cli_eval_images.run(args)
     from jresgen.train.loop import evaluate_workdir
 
     summary = evaluate_workdir(args.workdir, step=args.step)

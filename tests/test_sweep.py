@@ -157,6 +157,13 @@ def test_sweep_trains_resumes_evaluates_and_exports(tmp_path, capsys):
     psnr = [v["mean"]["model"]["psnr_y"] for v in summary["variants"]]
     assert len(set(psnr)) == 4
 
+    # single-run verbs point to export
+    from PIL import Image
+    image = tmp_path / "in.png"
+    Image.fromarray(np.zeros((24, 24, 3), np.uint8)).save(image)
+    code, _, err = _cli(capsys, "upscale", "--workdir", straight, image, tmp_path / "out.png")
+    assert code == 2 and "holds a sweep; export one variant first: jresgen export" in err
+
     exported = tmp_path / "exported"
     code, out, _ = _cli(capsys, "export", "--workdir", straight, "--variant", 3,
                         "--out", exported)
@@ -184,13 +191,3 @@ def test_bad_sweeps_are_one_line_and_write_nothing(tmp_path, capsys, argv, messa
     code, _, err = _cli(capsys, "train", "--config", TINY, "--workdir", workdir, *argv)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not workdir.exists()
-
-
-def test_single_run_verbs_point_a_sweep_to_export(tmp_path, capsys):
-    from PIL import Image
-    workdir, image = tmp_path / "sweep", tmp_path / "in.png"
-    Image.fromarray(np.zeros((24, 24, 3), np.uint8)).save(image)
-    assert _cli(capsys, "train", "--config", TINY, "--workdir", workdir,
-                "--config.total_steps=1", "--sweep", "learning_rate=1e-3,1e-4")[0] == 0
-    code, _, err = _cli(capsys, "upscale", "--workdir", workdir, image, tmp_path / "out.png")
-    assert code == 2 and "holds a sweep; export one variant first: jresgen export" in err

@@ -7,7 +7,10 @@ from jresgen.errors import UserError
 def _photos_sr(config):
     from jresgen.data.photos import SR_TRAIN_PHOTOS, SR_VALID_PHOTOS, load_photo
     from jresgen.data.sr import make_pairs, train_source
+    from jresgen.data.sr_folders import build_sr_folders, source_of
 
+    if source_of(config.data) == "folder":  # the user's image folders
+        return build_sr_folders(config)
     d, scale = config.data, config.model.scale
     train_names = tuple(d.train_images) or SR_TRAIN_PHOTOS
     valid_names = tuple(d.valid_images) or SR_VALID_PHOTOS

@@ -123,17 +123,19 @@ def _means(images: dict) -> dict:
                    for k in ("psnr_y", "ssim_y", "psnr_rgb")} for kind in ("model", "bicubic")}
 
 
-def evaluate(config, state: TrainState, pairs, ensemble: bool = False) -> tuple[dict, dict]:
+def evaluate(config, state: TrainState, pairs, ensemble: bool = False,
+             with_panel: bool = True) -> tuple[dict, dict]:
     """Model and bicubic PSNR/SSIM per validation image and their mean, under the training
-    protocol and under each panel degradation; and a bicubic | model | ground truth strip per
-    image (uint8) for the samples directory. `ensemble` scores the x8 self-ensemble."""
+    protocol and (`with_panel`) under each panel degradation; and a bicubic | model | ground
+    truth strip per image (uint8) for the samples directory. `ensemble` scores the x8
+    self-ensemble."""
     s = config.model.scale
     upscale = upscaler(config, state, ensemble)
-    panel = {name: {} for name in PANEL}
+    panel = {name: {} for name in (PANEL if with_panel else ("bicubic",))}
     strips = {}
     for pair in pairs:
         hr_h, hr_w = pair.hr.shape[:2]
-        for name in PANEL:
+        for name in panel:
             lr = pair.lr if name == "bicubic" else panel_lr(name, pair.hr, s, pair.name)
             sr = quantize(upscale(lr))
             bicubic = quantize(bicubic_resize(lr, hr_h, hr_w))
@@ -142,9 +144,10 @@ def evaluate(config, state: TrainState, pairs, ensemble: bool = False) -> tuple[
             if name == "bicubic":
                 strips[pair.name] = to_uint8(np.concatenate([bicubic, sr, pair.hr], axis=1))
     images = panel["bicubic"]  # the papers' protocol: today's "mean" and "images"
-    summary = {"mean": _means(images), "images": images,
-               "degradations": {name: _means(per_image) for name, per_image in panel.items()},
-               "degradation_images": panel}
+    summary = {"mean": _means(images), "images": images}
+    if with_panel:
+        summary.update(degradations={name: _means(per_image) for name, per_image in
+                                     panel.items()}, degradation_images=panel)
     return summary, strips
 
 

@@ -1,0 +1,43 @@
+"""A folder of the user's image files, decoded into memory: the SR folder source's train and
+validation images (jresgen/data/sr_folders.py) and `jresgen eval --images`.
+
+Files are read as `jresgen upscale` reads them (`image_io.read_image`: RGB, grayscale as three
+equal channels, RGBA without its alpha) and rounded to uint8, as the embedded photos are. Every
+image is decoded once and held in memory. Sub-folders and hidden files are ignored; files that
+are not readable images are skipped and named in one line on stderr.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from jresgen.data.image_io import read_image
+from jresgen.data.resize import to_uint8
+from jresgen.errors import UserError
+
+
+def read_folder(folder, role: str) -> dict[str, np.ndarray]:
+    """{file name: uint8 [H, W, 3]} of every readable image in `folder`, in file-name order
+    (the order a train source draws from). `role` names the folder in errors, e.g.
+    "data.train_dir"."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{role} {folder} is not a directory")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise UserError(f"{role} {folder} holds no image files")
+    images, skipped = {}, []
+    for path in files:
+        try:
+            rgb, _, _ = read_image(path)
+        except UserError:
+            skipped.append(path.name)
+            continue
+        images[path.name] = to_uint8(rgb)
+    if skipped:
+        message = (f"skipped {len(skipped)} unreadable file(s) in {role} {folder}: "
+                   f"{', '.join(skipped)}")
+        if not images:
+            raise UserError(f"{role} {folder} holds no readable image ({message})")
+        print(f"jresgen: {message}", file=sys.stderr, flush=True)
+    return images
