@@ -30,8 +30,6 @@ def add_parser(verbs) -> None:
 def run(args) -> int:
     import dataclasses
 
-    import numpy as np
-
     from jresgen.cli import _output_path
     from jresgen.data.exemplars import load_exemplar
     from jresgen.data.image_io import write_image

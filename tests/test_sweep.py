@@ -180,6 +180,7 @@ def test_sweep_trains_resumes_evaluates_and_exports(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--sweep", "model.num_blocks=1,2"], "cannot sweep model.num_blocks: the program uses"),
+    (["--sweep", "data.patch_size=8,12"], "batches of different shapes"),
     (["--sweep", "total_steps=2,3"], "cannot sweep total_steps: the training loop"),
     (["--sweep", "model.loss=l1,l2"], "only numbers can be swept"),
     (["--sweep", "nope=1,2"], "cannot sweep nope: no such config key"),

@@ -14,6 +14,7 @@ import jax
 import numpy as np
 
 from jresgen import data as datasets
+from jresgen.errors import UserError
 from jresgen.train import sweep as sweeps
 from jresgen.train.optim import make_optimizer
 from jresgen.train.writer import MetricWriter
@@ -139,6 +140,10 @@ class SweepRun(SingleRun):
         return self.sweep.batches(self.sources, step)
 
     def check(self, example) -> None:
+        shapes = {tuple((k, v.shape) for k, v in s.batch(0).items()) for s in self.sources}
+        if len(shapes) > 1:
+            raise UserError("the swept values give the variants batches of different shapes "
+                            "(e.g. a patch size); only values that keep the shapes can be swept")
         self.sweep.check_traceable(example, initial_state)
 
     def abstract_state(self, example):
