@@ -30,6 +30,27 @@ def tiny_sr_config(**overrides):
 sys.path.insert(0, str(Path(__file__).parent))
 
 
+@pytest.fixture(scope="module")
+def cheap_compilation():
+    """XLA's cheap pipeline, for a module whose tests pay for compilation, not numerics: it
+    halves their time."""
+    import jax
+    previous = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", previous)
+
+
+def one_line_error(capsys, argv, match):
+    """`jresgen ARGV` fails with exit 2 and one `jresgen: error:` line containing `match`."""
+    from jresgen.cli import main
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("jresgen: error:") and match in err, err
+
+
 def train_with(config, strategy_name: str, devices, steps: int):
     """Runs `steps` train steps of `config`'s task under a parallelism strategy on `devices`,
     as the loop does; returns (host state, losses)."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CONFIGS
+from conftest import CONFIGS, one_line_error
 from jresgen.cli import main
 
 TINY = f"{CONFIGS / 'sr_x2.py'}:tiny"
@@ -21,12 +21,6 @@ def sr_workdir(tmp_path_factory):
     return workdir
 
 
-def _one_line_error(capsys, argv, match):
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert len(err.splitlines()) == 1, err
-    assert err.startswith("jresgen: error:") and match in err, err
 
 
 @pytest.mark.parametrize("argv,match", [
@@ -54,7 +48,7 @@ def _one_line_error(capsys, argv, match):
     ([], "required"),
 ])
 def test_user_errors_get_one_line(capsys, tmp_path, argv, match):
-    _one_line_error(capsys, [a.replace("{tmp}", str(tmp_path)) for a in argv], match)
+    one_line_error(capsys, [a.replace("{tmp}", str(tmp_path)) for a in argv], match)
 
 
 def test_eval_without_checkpoint(capsys, tmp_path):
@@ -118,7 +112,7 @@ def test_upscale_bad_files(capsys, tmp_path, sr_workdir, content, match):
     else:
         src.write_bytes(content)
         dst = tmp_path / "out.png"
-    _one_line_error(capsys, ["upscale", "--workdir", str(sr_workdir), str(src), str(dst)], match)
+    one_line_error(capsys, ["upscale", "--workdir", str(sr_workdir), str(src), str(dst)], match)
     assert not dst.exists()
 
 
@@ -131,7 +125,7 @@ def test_console_script_runs_without_traceback(tmp_path):
 
 def test_changed_model_on_an_existing_workdir_is_refused(capsys, sr_workdir):
     before = (sr_workdir / "config.json").read_text()
-    _one_line_error(capsys, ["train", "--config", TINY, "--workdir", str(sr_workdir),
+    one_line_error(capsys, ["train", "--config", TINY, "--workdir", str(sr_workdir),
                              "--config.model.features=16"], "does not fit this config")
     assert (sr_workdir / "config.json").read_text() == before
 

@@ -2,12 +2,11 @@
 and `jresgen eval --images HR_DIR`, on tiny images each test writes."""
 import json
 
-import jax
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CONFIGS, tiny_sr_config
+from conftest import CONFIGS, one_line_error, tiny_sr_config
 from jresgen import data as datasets
 from jresgen.cli import main
 from jresgen.data.photos import load_photo
@@ -17,12 +16,8 @@ TINY = f"{CONFIGS / 'sr_x2.py'}:tiny"
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _fast_compilation():
-    """These tests pay for compilation, not numerics: XLA's cheap pipeline halves it."""
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", previous)
+def _fast_compilation(cheap_compilation):
+    """These tests pay for compilation, not numerics."""
 
 
 def _write(folder, images: dict, mode="RGB"):
@@ -39,12 +34,6 @@ def _crops():
             "c.png": load_photo("rocket")[50:99, 300:350]}
 
 
-def _one_line_error(capsys, argv, match):
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert len(err.splitlines()) == 1, err
-    assert err.startswith("jresgen: error:") and match in err, err
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +152,7 @@ def test_eval_images_bad_folders(tmp_path, capsys, folder_workdir, setup, match)
         (hr_dir / "a.png").write_bytes(b"not a png")
     if setup == "small":
         _write(hr_dir, {"s.png": load_photo("coffee")[:12, :40]})
-    _one_line_error(capsys, ["eval", "--workdir", str(folder_workdir), "--images", str(hr_dir)],
+    one_line_error(capsys, ["eval", "--workdir", str(folder_workdir), "--images", str(hr_dir)],
                     match)
 
 
@@ -171,11 +160,11 @@ def test_eval_images_needs_an_sr_workdir(tmp_path, capsys):
     from jresgen.config import load_config
     _write(tmp_path / "set", {"x.png": load_photo("coffee")[:40, :40]})
     (tmp_path / "set" / "junk.txt").write_text("skipped, but only once there is a model")
-    _one_line_error(capsys, ["eval", "--workdir", str(tmp_path), "--images",
+    one_line_error(capsys, ["eval", "--workdir", str(tmp_path), "--images",
                              str(tmp_path / "set")], "not a jresgen work directory")
     (tmp_path / "config.json").write_text(
         load_config(f"{CONFIGS / 'classifier_digits.py'}:tiny").to_json())
-    _one_line_error(capsys, ["eval", "--workdir", str(tmp_path), "--images", str(tmp_path)],
+    one_line_error(capsys, ["eval", "--workdir", str(tmp_path), "--images", str(tmp_path)],
                     "eval --images needs an SR one")
 
 
@@ -203,4 +192,4 @@ def test_bad_training_folders_get_one_line(tmp_path, capsys, files, overrides, m
         _write(tmp_path / "lr", {n: photo[:20, :21] for n in files})
     argv = ["train", "--config", TINY, "--workdir", str(tmp_path / "run")]
     argv += [f"--config.{o.replace('{tmp}', str(tmp_path))}" for o in overrides]
-    _one_line_error(capsys, argv, match)
+    one_line_error(capsys, argv, match)

@@ -12,12 +12,8 @@ from jresgen.texture.synthesis import check_size, distances, synthesize
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _fast_compilation():
-    """These tests pay for compilation, not numerics: XLA's cheap pipeline halves it."""
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", previous)
+def _fast_compilation(cheap_compilation):
+    """These tests pay for compilation, not numerics."""
 
 
 def _small_features():
