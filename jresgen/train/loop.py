@@ -8,6 +8,8 @@ WORKDIR/
   samples/           PNGs written at each evaluation
   batch_spec.json    the train batch's shapes, so eval/upscale/sample need not build the data
   damaged_checkpoints/  checkpoints found damaged on resume, moved aside (kept for inspection)
+  variants.json, variants/K/  a sweep's variants, and each one's metrics, TensorBoard events
+                     and samples (jresgen/train/runs.py)
 """
 import contextlib
 import json
