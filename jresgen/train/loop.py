@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jresgen import data as datasets
@@ -34,7 +33,7 @@ from jresgen.train.parallel import check_batch_size, make_strategy
 from jresgen.train.profiling import StepProfiler
 from jresgen.train.progress import Progress
 from jresgen.train.runs import make_run
-from jresgen.train.sweep import swept
+from jresgen.train.sweep import all_finite, swept
 
 
 def _check_workdir_config(workdir: Path, config) -> None:
@@ -207,11 +206,7 @@ def _window(strategy, window) -> dict[str, np.ndarray]:
     return {k: np.stack([m[k] for m in steps]) for k in steps[0]}
 
 
-@jax.jit
-def _all_finite(state):
-    flags = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(state)
-             if jnp.issubdtype(x.dtype, jnp.inexact)]
-    return jnp.all(jnp.stack(flags)) if flags else jnp.bool_(True)
+_all_finite = jax.jit(all_finite)
 
 
 def _save_if_finite(ckpt, strategy, step, dstate) -> None:

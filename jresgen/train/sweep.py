@@ -162,11 +162,11 @@ def hparam_arrays(config) -> dict[str, np.ndarray]:
 
 
 def vmap_size(config, num: int) -> int:
-    """How many variants one vmapped call computes; `jax.lax.map` loops over groups of that
-    many inside the same program. `sweep_vmap_size` 0 (the default) means all of them on an
+    """How many variants one vmapped call computes; groups of that many are unrolled in the
+    same program (`_grouped_vmap`). `sweep_vmap_size` 0 (the default) means all of them on an
     accelerator and one at a time on a CPU: vmapping a convolution over variants' weights
     makes it a grouped convolution, which XLA:CPU runs slower than the K convolutions apart
-    (benchmarks/README.md, "Sweeps")."""
+    (README.md, "Sweeps")."""
     size = config.get("sweep_vmap_size", 0)  # 0 on older work directories' configs
     if not isinstance(size, int) or size < 0:
         raise UserError(f"config key sweep_vmap_size must be a non-negative integer, got "
@@ -247,7 +247,7 @@ class Sweep:
                 jax.ShapeDtypeStruct((2,), jnp.uint32))
             new, metrics = task.train_step(retie(traced_template, state), batch, config=cfg,
                                            axis_name=axis_name)
-            finite = jnp.all(jnp.stack([_finite(new), _finite(metrics)]))
+            finite = all_finite(new) & all_finite(metrics)
             return retie(state, new), metrics, finite
 
         def step(sstate, batch):
@@ -304,7 +304,8 @@ class Sweep:
         return retie(template, jax.tree.map(lambda x: x[k], sstate.variants))
 
 
-def _finite(tree):
+def all_finite(tree):
+    """Whether every floating-point value in `tree` is finite (one reduction per leaf)."""
     flags = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)
              if jnp.issubdtype(x.dtype, jnp.inexact)]
     return jnp.all(jnp.stack(flags)) if flags else jnp.bool_(True)
