@@ -1,6 +1,7 @@
 """Wall time of a seed sweep in one program against the same runs one after another.
 
-    python -m benchmarks.sweep_wall --config configs/sr_x2.py --seeds 8 --out benchmarks/results/cpu_sweep_wall_sr_x2.json
+    python -m benchmarks.sweep_wall --config configs/sr_x2.py --seeds 8 [--config.KEY=VALUE ...] \
+        --out benchmarks/results/cpu_sweep_wall_sr_x2.json
 
 Runs, as a user would, `jresgen train --sweep seed=0,...,K-1` into one work directory and then
 `jresgen train --config.seed=k` for each k into its own, timing each command end to end
@@ -39,8 +40,11 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--out", help="write the figures as JSON here")
     parser.add_argument("--workdir", help="keep the runs here (default: a temporary directory)")
-    parser.add_argument("overrides", nargs="*", help="extra --config.KEY=VALUE for every run")
-    args = parser.parse_args(argv)
+    # Any --config.KEY=VALUE is passed on to every run.
+    args, overrides = parser.parse_known_args(argv)
+    if any(not o.startswith("--config.") for o in overrides):
+        parser.error(f"unrecognized arguments: {' '.join(overrides)}")
+    args.overrides = overrides
 
     root = Path(args.workdir or tempfile.mkdtemp(prefix="sweep_wall_"))
     seeds = list(range(args.seeds))
