@@ -28,6 +28,7 @@ from jresgen.data.image_io import write_image
 from jresgen.errors import UserError
 from jresgen.tasks import get_task
 from jresgen.train.checkpoint import Checkpointer, DamagedCheckpoint
+from jresgen.train.feed import device_batches
 from jresgen.train.optim import make_optimizer
 from jresgen.train.parallel import check_batch_size, make_strategy
 from jresgen.train.profiling import StepProfiler
@@ -98,15 +99,15 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
         profiler = StepProfiler(profile, workdir, start, lambda line: progress.write(
             f"jresgen: {line}"))
         window, clock = [], _WindowClock()  # this log window's metrics, still on the devices
-        batch = strategy.shard(run.batch(step))
+        batches = device_batches(run, strategy, start, config.total_steps)
+        batch = next(batches)
         while step < config.total_steps and not stop.requested:
             profiler.before_step(step)
             dstate, metrics = step_fn(dstate, batch)
             step += 1
             profiler.after_step(step, (dstate, metrics))
             window.append(metrics)
-            if step < config.total_steps:  # built and sent while the step runs
-                batch = strategy.shard(run.batch(step))
+            batch = next(batches, None)  # the next step's, built and sent while this one runs
             progress.tick(step)
             if step == start + 1:  # the first step compiles: time the window from its end
                 clock.start_after(metrics, step)
