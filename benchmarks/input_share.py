@@ -101,12 +101,14 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=40, help="steps per timed round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", help="write the figures as JSON here")
+    parser.add_argument("--tiny", action="store_true", help="the configs' :tiny variants (a smoke test)")
     args = parser.parse_args(argv)
 
     folder = None
     results = {"platform": jax.devices()[0].platform, "cases": {}}
     for name in args.case:
         config_path, overrides = CASES[name]
+        config_path += ":tiny" if args.tiny else ""
         if any("{folder}" in o for o in overrides):
             folder = folder or _photo_folder()
             overrides = [o.format(folder=folder) for o in overrides]
