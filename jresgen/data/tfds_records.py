@@ -26,11 +26,11 @@ def prepare_command(name: str, data_dir: str) -> str:
             f"--file_format=array_record")
 
 
-def _import_tfds():
+def _import_tfds(name: str):
     try:
         import tensorflow_datasets as tfds
     except ImportError as e:
-        raise UserError(f"public datasets need TensorFlow Datasets: {INSTALL} "
+        raise UserError(f"dataset {name!r} needs TensorFlow Datasets: {INSTALL} "
                         f"(the embedded sets need nothing more; import failed: {e})") from e
     return tfds
 
@@ -63,7 +63,7 @@ def open_split(name: str, split: str, data_dir: str = ""):
     """The random-access source of `split` of the TFDS dataset `name` ("cifar10",
     "div2k/bicubic_x2", ...) in `data_dir` ("" = TFDS's default); UserError (one line) when
     TFDS is missing or the dataset is not prepared there."""
-    tfds = _import_tfds()
+    tfds = _import_tfds(name)
     import absl.logging
     # TFDS warns once that OpenCV would decode faster than PIL: not the user's concern.
     absl.logging.set_verbosity(absl.logging.ERROR)
