@@ -13,6 +13,8 @@ def tfds_data(name: str, **keys) -> ml_collections.ConfigDict:
         "source": "tfds",
         "data_dir": "",  # the prepared TFDS data; "" = TFDS's default
         "tfds_name": "",  # "" = the dataset's default TFDS name (jresgen/data/tfds_*.py)
+        "train_split": "",  # "" = the dataset's (train)
+        "eval_split": "",  # "" = the dataset's test or validation split (jresgen/data/tfds_*.py)
         "decode_threads": 0,  # images decoded per batch in parallel; 0 = min(8, CPUs)
         **keys})
 

@@ -11,7 +11,7 @@ tfds = pytest.importorskip("tensorflow_datasets")
 
 from PIL import Image  # noqa: E402
 
-from conftest import CONFIGS  # noqa: E402
+from conftest import CONFIGS, one_line_error  # noqa: E402
 from jresgen import data as datasets  # noqa: E402
 from jresgen.config import apply_overrides, load_config  # noqa: E402
 from jresgen.data.tfds_records import epoch_index  # noqa: E402
@@ -221,3 +221,15 @@ def test_train_on_a_prepared_dataset(prepared, tmp_path, capsys, cheap_compilati
     assert [r["step"] for r in records if "loss" in r] == [1, 2]
     assert all(np.isfinite(r["loss"]) for r in records if "loss" in r)
     assert "test_accuracy" in records[-1]
+
+
+@pytest.mark.parametrize("override,match", [
+    ("--config.data.eval_split=nosuch", "has no split 'nosuch'"),
+    ("--config.data.tfds_name=no_such_dataset", "TFDS has no dataset 'no_such_dataset'"),
+    ("--config.data.source=embedded", "data.source must be 'tfds'")])
+def test_bad_tfds_keys_get_one_line(prepared, tmp_path, capsys, override, match):
+    argv = ["train", "--config", f"{CONFIGS / 'vae_mnist.py'}:tiny", "--workdir",
+            str(tmp_path / "run"), f"--config.data.data_dir={prepared}",
+            "--config.data.tfds_name=digits_as_mnist", override]
+    one_line_error(capsys, argv, match)
+    assert not (tmp_path / "run").exists()

@@ -35,7 +35,7 @@ def _import_tfds(name: str):
     return tfds
 
 
-def _why_unreadable(tfds, name: str, data_dir: str, error: Exception) -> UserError:
+def _why_unreadable(tfds, name: str, split: str, data_dir: str, error: Exception) -> UserError:
     """The one line for a dataset that `tfds.data_source` could not open."""
     where = data_dir or "TFDS's default data_dir (~/tensorflow_datasets or $TFDS_DATA_DIR)"
     how = (f"prepare it on a machine with internet (pip install tensorflow tensorflow-datasets; "
@@ -50,11 +50,15 @@ def _why_unreadable(tfds, name: str, data_dir: str, error: Exception) -> UserErr
     if not prepared:
         return UserError(f"dataset {name!r} is not prepared in {where}: {how}")
     if "array_record" not in file_format.lower():
-        return UserError(f"dataset {name!r} in {where} is prepared as {file_format or 'TFRecord'}, "
-                         f"which has no random access: convert it with `tfds convert_format "
+        return UserError(f"dataset {name!r} in {where} is prepared as "
+                         f"{file_format or 'TFRecord'}, which has no random access: convert it "
+                         f"with `tfds convert_format "
                          f"--root_data_dir {data_dir or '~/tensorflow_datasets'} "
                          f"--out_file_format array_record` or rebuild it with "
                          f"{prepare_command(name, data_dir)}")
+    if isinstance(error, (KeyError, ValueError)) and "split" in str(error).lower():
+        return UserError(f"dataset {name!r} has no split {split!r}: "
+                         f"{' '.join(str(error).split())[:200]}")
     return UserError(f"dataset {name!r} in {where} cannot be read: "
                      f"{' '.join(str(error).split())[:300]}")
 
@@ -71,13 +75,8 @@ def open_split(name: str, split: str, data_dir: str = ""):
         return tfds.data_source(name, split=split, data_dir=data_dir or None, download=False)
     except tfds.core.registered.DatasetNotFoundError as e:
         raise UserError(f"TFDS has no dataset {name!r} (data.tfds_name)") from e
-    except (ValueError, KeyError) as e:
-        if "split" in str(e).lower():
-            raise UserError(f"dataset {name!r} has no split {split!r}: "
-                            f"{' '.join(str(e).split())[:200]}") from e
-        raise _why_unreadable(tfds, name, data_dir, e) from e
     except Exception as e:  # noqa: BLE001 - TFDS raises assorted types for a missing dataset
-        raise _why_unreadable(tfds, name, data_dir, e) from e
+        raise _why_unreadable(tfds, name, split, data_dir, e) from e
 
 
 def default_threads() -> int:
