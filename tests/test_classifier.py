@@ -47,6 +47,8 @@ def _shapes(model, x_shape):
     (models.ResNet32(), (2, 32, 32, 3), 64, (0.45e6, 0.48e6)),  # 0.46M
     (models.ResNet56(), (2, 32, 32, 3), 64, (0.84e6, 0.87e6)),  # 0.85M
     (models.ResNet18(num_classes=100), (2, 32, 32, 3), 512, (11.1e6, 11.3e6)),
+    # torchvision's resnet50: 25,557,032 parameters
+    (models.ResNet50(num_classes=1000), (2, 224, 224, 3), 2048, (25_557_031, 25_557_033)),
 ])
 def test_shapes_and_sizes(model, x_shape, features, params):
     variables, logits_shape, features_shape = _shapes(model, x_shape)

@@ -7,7 +7,6 @@ from conftest import CONFIGS
 from jresgen import data as datasets
 from jresgen.config import load_config
 from jresgen.data.digits import LEVELS, DigitsTrainSource, load_split, resize_levels
-from jresgen.errors import UserError
 
 
 @pytest.mark.parametrize("method", ["nearest", "bilinear"])
@@ -56,13 +55,6 @@ def test_shifted_batches_stay_on_the_levels():
     batch = DigitsTrainSource(tr_x, tr_y, 16, seed=0, max_shift=2).batch(5)
     values = np.unique(batch["image"] * (LEVELS - 1))
     assert np.allclose(values, np.round(values)) and values.max() <= LEVELS - 1
-
-
-@pytest.mark.parametrize("name", ["vae_mnist.py", "vae_cifar10.py", "resnet20_cifar10.py"])
-def test_tfds_datasets_say_what_they_need(name):
-    config = load_config(f"{CONFIGS / name}:tiny")
-    with pytest.raises(UserError, match="needs TensorFlow Datasets: pip install"):
-        datasets.build(config)
 
 
 def test_digits_configs_build():

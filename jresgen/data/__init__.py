@@ -38,11 +38,17 @@ def _lazy(module: str, function: str):
     return build
 
 
-def _needs_tfds(name):
+def _tfds(module: str, function: str):
+    """A public dataset read through TFDS (jresgen/data/tfds_records.py): `data.source`, where
+    a config has it, must say "tfds"."""
+    build_fn = _lazy(module, function)
+
     def build(config):
-        raise UserError(f"dataset {name!r} needs TensorFlow Datasets: pip install "
-                        f"'jresgen[tfds]' and prepare it; its loader is not in this release "
-                        f"(the offline 'digits' set works without it)")
+        source = config.data.get("source", "tfds")
+        if source != "tfds":
+            raise UserError(f"data.name={config.data.name!r} is read from TFDS: "
+                            f"data.source must be 'tfds', got {source!r}")
+        return build_fn(config)
     return build
 
 
@@ -52,7 +58,10 @@ DATASETS = {"photos_sr": _photos_sr,
             "photo_crops": _lazy("jresgen.data.photo_crops", "build_photo_crops"),
             "texture_patches": _lazy("jresgen.data.texture_patches", "build_texture_patches"),
             "texture_exemplar": _lazy("jresgen.data.texture_exemplar", "build_texture_exemplar"),
-            "mnist": _needs_tfds("mnist"), "cifar10": _needs_tfds("cifar10")}
+            **{name: _tfds("jresgen.data.tfds_images", "build_tfds_images")
+               for name in ("mnist", "cifar10", "celeb_a", "imagenette")},
+            "div2k": _tfds("jresgen.data.tfds_div2k", "build_div2k"),
+            "dtd": _tfds("jresgen.data.tfds_dtd", "build_dtd")}
 
 
 def build(config):

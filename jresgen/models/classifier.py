@@ -10,6 +10,9 @@ a model returns its penultimate features [B, D] instead (what FID/KID-style metr
              its CIFAR nets used option A, zero-padded identity, which has no parameters).
   ResNet-18: the ImageNet layout (2, 2, 2, 2 blocks of 64..512) with a 3x3 stride-1 stem and
              no max-pool, the usual adaptation to 32x32 inputs.
+  ResNet-50: the ImageNet network as torchvision builds it (v1.5): 7x7 stride-2 stem conv,
+             BN, ReLU, 3x3 stride-2 max-pool, then 3, 4, 6, 3 BottleneckBlocks of 64..512
+             (x4 expansion) with the stride on the 3x3 conv; 25.6 M parameters at 1000 classes.
 BatchNorm statistics are averaged over `axis_name` under pmap, so N devices normalise with
 the global batch's statistics exactly as one device does.
 """
@@ -19,7 +22,10 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jresgen.nn import Activation, BasicBlock, apply_norm, make_norm
+from jresgen.nn import Activation, BasicBlock, BottleneckBlock, apply_norm, make_norm
+
+# ResNet.stem -> (kernel, stride, max-pool after it)
+STEMS = {"cifar": (3, 1, False), "imagenet": (7, 2, True)}
 
 
 class LeNet(nn.Module):
@@ -49,22 +55,29 @@ class ResNet(nn.Module):
     norm: str = "batch"
     activation: str = "relu"
     zero_init_residual: bool = False
+    block: str = "basic"  # basic | bottleneck
+    stem: str = "cifar"  # a key of STEMS
     axis_name: str | None = None
     dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x, train: bool = False, features_only: bool = False):
         norm = make_norm(self.norm, train=train, axis_name=self.axis_name, dtype=self.dtype)
-        x = nn.Conv(self.stage_features[0], (3, 3), use_bias=self.norm == "none",
-                    dtype=self.dtype, name="stem_conv")(x)
+        kernel, stride, pool = STEMS[self.stem]
+        x = nn.Conv(self.stage_features[0], (kernel, kernel), strides=(stride, stride),
+                    use_bias=self.norm == "none", dtype=self.dtype, name="stem_conv")(x)
         x = Activation(self.activation, name="stem_act")(apply_norm(norm, x, "stem_norm"))
+        if pool:
+            x = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
+        block = {"basic": functools.partial(BasicBlock, post_activation=True),
+                 "bottleneck": BottleneckBlock}[self.block]
         for s, (n, f) in enumerate(zip(self.stage_sizes, self.stage_features)):
             for b in range(n):
-                x = BasicBlock(f, strides=2 if s > 0 and b == 0 else 1, norm=self.norm,
-                               activation=self.activation, post_activation=True,
-                               zero_init_residual=self.zero_init_residual,
-                               axis_name=self.axis_name, dtype=self.dtype,
-                               name=f"stage{s + 1}_block{b + 1}")(x, train)
+                x = block(f, strides=2 if s > 0 and b == 0 else 1, norm=self.norm,
+                          activation=self.activation,
+                          zero_init_residual=self.zero_init_residual,
+                          axis_name=self.axis_name, dtype=self.dtype,
+                          name=f"stage{s + 1}_block{b + 1}")(x, train)
         x = jnp.mean(x, axis=(1, 2)).astype(jnp.float32)
         if features_only:
             return x
@@ -76,9 +89,11 @@ ResNet20 = functools.partial(ResNet, stage_sizes=(3, 3, 3), stage_features=_CIFA
 ResNet32 = functools.partial(ResNet, stage_sizes=(5, 5, 5), stage_features=_CIFAR_FEATURES)
 ResNet56 = functools.partial(ResNet, stage_sizes=(9, 9, 9), stage_features=_CIFAR_FEATURES)
 ResNet18 = functools.partial(ResNet, stage_sizes=(2, 2, 2, 2), stage_features=(64, 128, 256, 512))
+ResNet50 = functools.partial(ResNet, stage_sizes=(3, 4, 6, 3), stage_features=(64, 128, 256, 512),
+                             block="bottleneck", stem="imagenet")
 
 ARCHS = {"lenet": LeNet, "resnet20": ResNet20, "resnet32": ResNet32, "resnet56": ResNet56,
-         "resnet18": ResNet18, "resnet": ResNet}
+         "resnet18": ResNet18, "resnet50": ResNet50, "resnet": ResNet}
 
 
 def build(cfg, axis_name=None) -> nn.Module:

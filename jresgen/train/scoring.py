@@ -26,13 +26,16 @@ from jresgen.data.batching import padded_batches
 from jresgen.errors import UserError
 from jresgen.metrics.generative import GenerativeScorer
 
-# Data keys that change how training batches are drawn, not which images the splits hold.
-_NOT_IMAGE_KEYS = ("max_shift", "eval_batch_size")
+# Data keys that change how training batches are drawn (or where the files lie), not which
+# images the splits hold.
+_NOT_IMAGE_KEYS = ("max_shift", "eval_batch_size", "pad_crop", "random_flip",
+                   "random_resized_crop", "data_dir", "decode_threads")
 
 # The classifier config to suggest when a classifier work directory is missing, by the
 # generative data's (name, image_size).
 CLASSIFIER_CONFIGS = {("digits", 16): "configs/classifier_digits.py",
-                      ("digits", 32): "configs/classifier_digits32.py"}
+                      ("digits", 32): "configs/classifier_digits32.py",
+                      ("cifar10", 32): "configs/resnet20_cifar10.py"}
 
 
 @functools.partial(jax.jit, static_argnames=("model",))

@@ -1,0 +1,78 @@
+"""Per-image transforms of uint8 [H, W, C] arrays for the public-dataset sources: the
+crops, resizes and flips that ImageNet/CIFAR/CelebA recipes use. Randomness comes from the
+numpy Generator passed in, so a sample stays a pure function of its seed."""
+import math
+
+import numpy as np
+from PIL import Image
+
+
+def as_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """[H, W] / [H, W, 1|3|4] -> [H, W, channels] (gray repeated; alpha dropped; RGB -> luma)."""
+    if image.ndim == 2:
+        image = image[..., None]
+    c = image.shape[-1]
+    if c == channels:
+        return image
+    if c == 4:
+        image, c = image[..., :3], 3
+    if channels == 3 and c == 1:
+        return np.repeat(image, 3, axis=-1)
+    if channels == 1 and c == 3:
+        return np.asarray(Image.fromarray(image).convert("L"))[..., None]
+    if c == channels:
+        return image
+    raise ValueError(f"cannot make {channels} channels of a {c}-channel image")
+
+
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear (antialiased when shrinking, as PIL does), uint8 in and out."""
+    if image.shape[:2] == (height, width):
+        return image
+    pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+    out = np.asarray(pil.resize((width, height), Image.Resampling.BILINEAR))
+    return out[..., None] if out.ndim == 2 else out
+
+
+def center_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """The central size x size square (smaller sides are kept whole)."""
+    h, w = image.shape[:2]
+    ch, cw = min(size, h), min(size, w)
+    y, x = (h - ch) // 2, (w - cw) // 2
+    return image[y:y + ch, x:x + cw]
+
+
+def fit(image: np.ndarray, size: int, crop_fraction: float = 1.0) -> np.ndarray:
+    """Shorter side resized to size / crop_fraction, then the central size x size square:
+    ImageNet's evaluation transform at crop_fraction 0.875; at 1.0 a square image is only
+    resized."""
+    h, w = image.shape[:2]
+    short = max(size, round(size / crop_fraction))
+    scale = short / min(h, w)
+    image = resize(image, max(short, round(h * scale)), max(short, round(w * scale)))
+    return center_crop(image, size)
+
+
+def random_resized_crop(image: np.ndarray, size: int, rng, area=(0.08, 1.0),
+                        ratio=(3 / 4, 4 / 3)) -> np.ndarray:
+    """Inception-style crop (Szegedy et al. 2015, ResNet's ImageNet training): a crop of
+    `area` of the image with aspect ratio in `ratio` (log-uniform), resized to size x size;
+    after ten misses, the central square."""
+    h, w = image.shape[:2]
+    for _ in range(10):
+        target = h * w * rng.uniform(*area)
+        aspect = math.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1])))
+        cw, ch = round(math.sqrt(target * aspect)), round(math.sqrt(target / aspect))
+        if 0 < cw <= w and 0 < ch <= h:
+            y, x = rng.integers(h - ch + 1), rng.integers(w - cw + 1)
+            return resize(image[y:y + ch, x:x + cw], size, size)
+    return fit(image, size)
+
+
+def pad_crop(image: np.ndarray, pad: int, rng) -> np.ndarray:
+    """Zero-pad by `pad` pixels and crop back to the size at a random offset (He et al.'s
+    CIFAR augmentation)."""
+    h, w = image.shape[:2]
+    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)))
+    y, x = rng.integers(2 * pad + 1), rng.integers(2 * pad + 1)
+    return padded[y:y + h, x:x + w]
