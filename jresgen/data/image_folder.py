@@ -1,5 +1,6 @@
 """A folder of the user's image files, decoded into memory: the SR folder source's train and
-validation images (jresgen/data/sr_folders.py) and `jresgen eval --images`.
+validation images (jresgen/data/sr_folders.py), `jresgen eval --images`, and each class of the
+class-folder source (jresgen/data/class_folders.py).
 
 Files are read as `jresgen upscale` reads them (`image_io.read_image`: RGB, grayscale as three
 equal channels, RGBA without its alpha) and rounded to uint8, as the embedded photos are. Every
