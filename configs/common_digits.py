@@ -14,7 +14,14 @@ def digits_data(image_size: int, resize: str = "bilinear",
         test_fraction=0.25,  # 450 of the 1,797 digits
         split_seed=0,  # fixed apart from `seed`, so every run is scored on the same digits
         max_shift=max_shift,  # random translation of training images, in pixels
-        eval_batch_size=128))
+        eval_batch_size=128,
+        # "embedded": scikit-learn's digits; "folder": the user's images, one sub-folder per
+        # class (jresgen/data/class_folders.py), at image_size, split by test_fraction and
+        # split_seed unless valid_dir is given.
+        source="embedded",
+        train_dir="",  # TRAIN/CLASS/IMAGE (folder source)
+        valid_dir="",  # the same classes; "": test_fraction of each class of train_dir
+        channels=1))  # folder source: images converted to 1 (luma) or 3 channels
 
 
 def classifier_config(arch: str, image_size: int, **model) -> ml_collections.ConfigDict:

@@ -67,9 +67,14 @@ DATASETS = {"photos_sr": _photos_sr,
 def build(config):
     """(train source with `.batch(step)`, evaluation data) for `config.data.name`."""
     name = config.data.name
-    if name not in DATASETS:
+    from jresgen.data.class_folders import reads_class_folders
+    if reads_class_folders(config):  # the user's images, whatever data.name says
+        builder = _lazy("jresgen.data.class_folders", "build_class_folders")
+    elif name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
-    source, eval_data = DATASETS[name](config)
+    else:
+        builder = DATASETS[name]
+    source, eval_data = builder(config)
     if config.task == "gan":  # n_dis discriminator batches per step (jresgen/data/gan.py)
         from jresgen.data.gan import StackedDraws
         source = StackedDraws(source, config.gan.n_dis)

@@ -50,9 +50,11 @@ def load_split(image_size: int, resize: str, test_fraction: float, seed: int):
             (resize_levels(te_x, image_size, resize), te_y.astype(np.int32)))
 
 
-def to_batch(levels: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-    return {"image": (levels[..., None].astype(np.float32) / (LEVELS - 1)),
-            "label": labels.astype(np.int32)}
+def to_batch(levels: np.ndarray, labels: np.ndarray,
+             max_level: int = LEVELS - 1) -> dict[str, np.ndarray]:
+    """Integer levels [N, H, W] (one channel) or [N, H, W, C] -> float32 images in [0, 1]."""
+    images = levels[..., None] if levels.ndim == 3 else levels
+    return {"image": images.astype(np.float32) / max_level, "label": labels.astype(np.int32)}
 
 
 class DigitsTrainSource:
@@ -61,13 +63,16 @@ class DigitsTrainSource:
     every image is seen once per epoch and a resumed run sees the same batches.
 
     `max_shift` > 0 translates each image by up to that many pixels in each direction
-    (zero fill), a pure function of (seed, step) too.
+    (zero fill), `random_flip` mirrors half of them left-right: pure functions of (seed, step)
+    too. The class-folder source (jresgen/data/class_folders.py) is this class on its uint8
+    images: levels [N, H, W, C] with `max_level` 255 (or the VAE's levels - 1).
     """
 
     def __init__(self, levels: np.ndarray, labels: np.ndarray, batch_size: int, seed: int,
-                 max_shift: int = 0):
+                 max_shift: int = 0, max_level: int = LEVELS - 1, random_flip: bool = False):
         self.levels, self.labels = levels, labels
         self.batch_size, self.seed, self.max_shift = batch_size, seed, max_shift
+        self.max_level, self.random_flip = max_level, random_flip
 
     @functools.lru_cache(maxsize=4)
     def _permutation(self, epoch: int) -> np.ndarray:
@@ -82,16 +87,20 @@ class DigitsTrainSource:
         levels = self.levels[index]
         if self.max_shift:
             levels = self._shift(levels, np.random.default_rng((self.seed, 1, step)))
-        return to_batch(levels, self.labels[index])
+        if self.random_flip:
+            flip = np.random.default_rng((self.seed, 3, step)).integers(0, 2, b).astype(bool)
+            levels = np.where(flip.reshape((-1,) + (1,) * (levels.ndim - 1)),
+                              levels[:, :, ::-1], levels)
+        return to_batch(levels, self.labels[index], self.max_level)
 
     def all_images(self) -> np.ndarray:
         """Every training image once, unaugmented, in storage order: float32 [N, S, S, 1]
         (the real training split that FID/KID compare samples with)."""
-        return to_batch(self.levels, self.labels)["image"]
+        return to_batch(self.levels, self.labels, self.max_level)["image"]
 
     def _shift(self, levels: np.ndarray, rng) -> np.ndarray:
         m = self.max_shift
-        padded = np.pad(levels, ((0, 0), (m, m), (m, m)))
+        padded = np.pad(levels, ((0, 0), (m, m), (m, m)) + ((0, 0),) * (levels.ndim - 3))
         size = levels.shape[1]
         out = np.empty_like(levels)
         for i, (dy, dx) in enumerate(rng.integers(0, 2 * m + 1, size=(len(levels), 2))):
