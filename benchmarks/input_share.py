@@ -6,13 +6,18 @@
 For each case (a config and its data source), in one process and alternating, so both sides
 see the same machine:
 - `step_ms`: steps fed one fixed device batch (no input work at all);
-- `fed_ms`: steps fed as `jresgen train` feeds them (jresgen/train/feed.py: the next batch is
-  built and sent to the devices while the step runs);
+- `fed_ms[P]`: steps fed as `jresgen train` feeds them with `prefetch_batches=P`
+  (jresgen/train/feed.py; 0: the next batch built and sent by the loop while the step runs,
+  P > 0: a background thread P batches ahead);
 - `batch_ms`: building and sending one batch alone, synchronised (the cost prefetching hides);
-- `input_share = (fed_ms - step_ms) / fed_ms`: the share of step time the input still costs
-  with prefetching on (the goal is at most 5 %). On this 2-core CPU the batch is built on the
-  cores the step computes on, so what is hidden is only what the step leaves idle.
+- `input_share[P] = (fed_ms[P] - step_ms) / fed_ms[P]`: the share of step time the input still
+  costs (the goal is at most 5 %). On a CPU the batch is built on the cores the step computes
+  on, so what can be hidden is only what the step leaves idle.
+
+The TFDS case reads `tfds.testing.mock_data` (random examples made in memory, no file
+decoding): it measures jresgen's side of the TFDS path, not ArrayRecord reading.
 """
+import contextlib
 import argparse
 import json
 import tempfile
@@ -29,6 +34,7 @@ CASES = {
     "classifier_digits embedded": ("configs/classifier_digits.py", []),
     "sngan_digits embedded": ("configs/sngan_digits.py", []),
     "texture_net_brick embedded": ("configs/texture_net_brick.py", []),
+    "resnet20_cifar10 tfds (mock)": ("configs/resnet20_cifar10.py", []),
 }
 
 
@@ -48,7 +54,15 @@ def _steps_per_ms(run_steps, steps: int) -> float:
     return (time.perf_counter() - start) / steps * 1e3
 
 
-def measure(config_path: str, overrides: list[str], steps: int, rounds: int) -> dict:
+def _data_context(config_path: str):
+    if "cifar10" not in config_path:
+        return contextlib.nullcontext()
+    import tensorflow_datasets as tfds
+    return tfds.testing.mock_data(num_examples=2048)
+
+
+def measure(config_path: str, overrides: list[str], steps: int, rounds: int,
+            depths: list[int]) -> dict:
     from jresgen.config import load_config
     from jresgen.tasks import get_task
     from jresgen.train.feed import device_batches
@@ -70,29 +84,33 @@ def measure(config_path: str, overrides: list[str], steps: int, rounds: int) -> 
             state[0], metrics = step_fn(state[0], fixed)
         return metrics
 
-    def fed_steps(n):
-        for batch in device_batches(run, strategy, first[0], first[0] + n):
+    def fed_steps(n, depth):
+        batches = device_batches(run, strategy, first[0], first[0] + n, prefetch=depth)
+        for batch in batches:
             state[0], metrics = step_fn(state[0], batch)
+        batches.close()
         first[0] += n
         return metrics
 
     jax.block_until_ready(fixed_steps(2))  # compile and warm up
-    jax.block_until_ready(fed_steps(2))
-    step_ms, fed_ms = [], []
+    jax.block_until_ready(fed_steps(2, 0))
+    step_ms, fed_ms = [], {d: [] for d in depths}
     for _ in range(rounds):
         step_ms.append(_steps_per_ms(fixed_steps, steps))
-        fed_ms.append(_steps_per_ms(fed_steps, steps))
+        for depth in depths:
+            fed_ms[depth].append(_steps_per_ms(lambda n: fed_steps(n, depth), steps))
     batch_ms = []
     for step in range(steps):
         start = time.perf_counter()
         jax.block_until_ready(strategy.shard(run.batch(first[0] + step)))
         batch_ms.append((time.perf_counter() - start) * 1e3)
-    step, fed = float(np.median(step_ms)), float(np.median(fed_ms))
+    step = float(np.median(step_ms))
+    fed = {d: float(np.median(ms)) for d, ms in fed_ms.items()}
     return {"config": config_path, "overrides": overrides, "batch_size": config.batch_size,
             "devices": strategy.num_devices, "parallelism": config.parallelism,
-            "step_ms": round(step, 2), "fed_ms": round(fed, 2),
-            "batch_ms": round(float(np.median(batch_ms)), 2),
-            "input_share": round((fed - step) / fed, 4)}
+            "step_ms": round(step, 2), "batch_ms": round(float(np.median(batch_ms)), 2),
+            "fed_ms": {str(d): round(f, 2) for d, f in fed.items()},
+            "input_share": {str(d): round((f - step) / f, 4) for d, f in fed.items()}}
 
 
 def main(argv=None) -> None:
@@ -100,6 +118,8 @@ def main(argv=None) -> None:
     parser.add_argument("--case", nargs="+", choices=sorted(CASES), default=list(CASES))
     parser.add_argument("--steps", type=int, default=40, help="steps per timed round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--prefetch", type=int, nargs="+", default=[0, 2],
+                        help="prefetch_batches values to compare")
     parser.add_argument("--out", help="write the figures as JSON here")
     parser.add_argument("--tiny", action="store_true", help="the configs' :tiny variants (a smoke test)")
     args = parser.parse_args(argv)
@@ -112,10 +132,13 @@ def main(argv=None) -> None:
         if any("{folder}" in o for o in overrides):
             folder = folder or _photo_folder()
             overrides = [o.format(folder=folder) for o in overrides]
-        figures = measure(config_path, overrides, args.steps, args.rounds)
+        with _data_context(config_path):
+            figures = measure(config_path, overrides, args.steps, args.rounds, args.prefetch)
         results["cases"][name] = figures
-        print(f"{name}: step {figures['step_ms']} ms, fed {figures['fed_ms']} ms, batch alone "
-              f"{figures['batch_ms']} ms -> input share {figures['input_share']:.1%}", flush=True)
+        shares = ", ".join(f"prefetch {d}: fed {figures['fed_ms'][d]} ms, input share "
+                           f"{figures['input_share'][d]:.1%}" for d in figures["fed_ms"])
+        print(f"{name}: step {figures['step_ms']} ms, batch alone {figures['batch_ms']} ms; "
+              f"{shares}", flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
 

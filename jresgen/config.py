@@ -145,6 +145,7 @@ def base_config(task: str) -> ml_collections.ConfigDict:
     config.checkpoint_every = 500  # 0: only at the end
     config.keep_checkpoints = 3
     config.parallelism = "pmap"  # or "jit"
+    config.prefetch_batches = -1  # batches built ahead on a thread; -1: auto (train/feed.py)
     config.sweep_vmap_size = 0  # variants per vmapped call in a sweep (0: auto; train/sweep.py)
     config.model = ml_collections.ConfigDict()
     config.data = ml_collections.ConfigDict()

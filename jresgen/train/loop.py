@@ -28,7 +28,7 @@ from jresgen.data.image_io import write_image
 from jresgen.errors import UserError
 from jresgen.tasks import get_task
 from jresgen.train.checkpoint import Checkpointer, DamagedCheckpoint
-from jresgen.train.feed import device_batches
+from jresgen.train.feed import device_batches, prefetch_depth
 from jresgen.train.optim import make_optimizer
 from jresgen.train.parallel import check_batch_size, make_strategy
 from jresgen.train.profiling import StepProfiler
@@ -64,7 +64,7 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
     _check_workdir_config(workdir, config)
 
     ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)
-    writers, progress, stop, profiler = [], None, None, None
+    writers, progress, stop, profiler, batches = [], None, None, None, None
     try:
         start = 0
         if ckpt.all_steps():
@@ -99,7 +99,8 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
         profiler = StepProfiler(profile, workdir, start, lambda line: progress.write(
             f"jresgen: {line}"))
         window, clock = [], _WindowClock()  # this log window's metrics, still on the devices
-        batches = device_batches(run, strategy, start, config.total_steps)
+        batches = device_batches(run, strategy, start, config.total_steps,
+                                 prefetch=prefetch_depth(config))
         batch = next(batches)
         while step < config.total_steps and not stop.requested:
             profiler.before_step(step)
@@ -151,6 +152,8 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
             profiler.close(step)
         if stop is not None:
             stop.restore()
+        if batches is not None:
+            batches.close()
         ckpt.close()
         for closing in (*writers, progress):
             if closing is not None:

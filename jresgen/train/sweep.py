@@ -35,7 +35,7 @@ from jresgen.errors import UserError
 
 # Read by the loop itself, the same for every variant.
 LOOP_KEYS = ("task", "total_steps", "batch_size", "log_every", "eval_every",
-             "checkpoint_every", "keep_checkpoints", "parallelism")
+             "checkpoint_every", "keep_checkpoints", "parallelism", "prefetch_batches")
 _NOT_TRACEABLE = (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError,
                   jax.errors.TracerArrayConversionError)
 
