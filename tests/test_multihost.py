@@ -5,9 +5,11 @@ four devices (this pytest process); only process 0 writes; a checkpoint resumes 
 process count. The flags' mistakes are one line, and a plain machine never starts
 `jax.distributed`."""
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -30,9 +32,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _train_processes(workdir, *args, processes=PROCESSES):
+def _train_processes(workdir, *args, processes=PROCESSES, expect=0, meanwhile=None):
     """[(exit code, stdout, stderr)] of `jresgen train --workdir WORKDIR ARGS` run by
-    `processes` local processes joined at a loopback coordinator."""
+    `processes` local processes joined at a loopback coordinator; `meanwhile(procs)` runs
+    while they train."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu",
            "XLA_FLAGS": f"--xla_force_host_platform_device_count={DEVICES_EACH}",
            "JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}  # as the cheap_compilation fixture here
@@ -44,6 +47,8 @@ def _train_processes(workdir, *args, processes=PROCESSES):
         for k in range(processes)]
     results = []
     try:
+        if meanwhile is not None:
+            meanwhile(procs)
         for p in procs:
             out, err = p.communicate(timeout=TIMEOUT_S)
             results.append((p.returncode, out, err))
@@ -52,7 +57,7 @@ def _train_processes(workdir, *args, processes=PROCESSES):
             if p.poll() is None:
                 p.kill()
     for k, (code, _, err) in enumerate(results):
-        assert code == 0, f"process {k}: {err[-3000:]}"
+        assert code == expect, f"process {k}: {err[-3000:]}"
     return results
 
 
@@ -115,6 +120,25 @@ def test_resume_under_another_process_count(one_process, two_processes, tmp_path
     two_to_one = _copy(two_processes["jit"][0], tmp_path / "two_to_one", drop_after=2)
     train_and_evaluate(tiny_sr_config(parallelism="pmap"), two_to_one)
     _assert_same_run(two_to_one, one_process["jit"])
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_one_process_stops_all_at_the_same_step(tmp_path):
+    """SIGINT to process 1 alone: both stop after the same log step, and save it."""
+    def interrupt_process_1(procs):
+        metrics = tmp_path / "metrics.jsonl"
+        deadline = time.monotonic() + TIMEOUT_S
+        while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+            time.sleep(0.2)
+        procs[1].send_signal(signal.SIGINT)
+    results = _train_processes(tmp_path, "--config", TINY, "--config.total_steps=2000",
+                               "--config.checkpoint_every=0", expect=130,
+                               meanwhile=interrupt_process_1)
+    step = _steps(tmp_path)
+    assert len(step) == 1 and 2 <= step[0] < 2000
+    for _, _, err in results:
+        assert f"jresgen: interrupted at step {step[0]}; checkpoint saved" in err
 
 
 @pytest.mark.parametrize("flags, match", [

@@ -31,7 +31,7 @@ from jresgen.data.image_io import write_image
 from jresgen.errors import UserError
 from jresgen.tasks import get_task
 from jresgen.train.checkpoint import Checkpointer, DamagedCheckpoint
-from jresgen.train.distributed import is_main
+from jresgen.train.distributed import any_process, is_main
 from jresgen.train.optim import make_optimizer
 from jresgen.train.parallel import check_batch_size, make_strategy
 from jresgen.train.profiling import StepProfiler
@@ -145,6 +145,7 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
                         writer.write(step, record)
                 progress.update(step, _shown(records))
                 ckpt.poll()
+                stop.agree()
                 clock.restart(step)
             if config.checkpoint_every and step % config.checkpoint_every == 0:
                 with clock.paused():
@@ -276,10 +277,13 @@ def _stop_if_not_finite(step: int, record: dict) -> None:
 
 class _StopRequest:
     """First Ctrl-C asks the loop to stop after the current step and save; a second one
-    interrupts at once (the last complete checkpoint stays intact)."""
+    interrupts at once (the last complete checkpoint stays intact). Several processes: a
+    request on any of them stops them all after the next log step, where they `agree`, so
+    that all save the same step."""
 
     def __init__(self):
-        self.requested = False
+        self.requested = self._signalled = False
+        self._together = jax.process_count() > 1
         self._previous = signal.getsignal(signal.SIGINT)
         try:
             signal.signal(signal.SIGINT, self._handle)
@@ -287,9 +291,15 @@ class _StopRequest:
             self._previous = None
 
     def _handle(self, signum, frame):
-        if self.requested:
+        if self._signalled:
             raise KeyboardInterrupt
-        self.requested = True
+        self._signalled = True
+        self.requested = not self._together
+
+    def agree(self):
+        """Called by every process at every log step."""
+        if self._together:
+            self.requested = any_process(self._signalled)
 
     def restore(self):
         if self._previous is not None:

@@ -27,8 +27,8 @@ strategy's output placement, so the state is born where the step needs it; a che
 restored into `restore_sharding` (replicated over every device of every process) and handed
 to `place`; `for_checkpoint` gives that same layout, so a checkpoint does not depend on the
 strategy, the device count or the process count. `local_state` is the state as one device's
-arrays (for evaluation) without a host copy. Metrics stay on the
-devices: the loop keeps each step's metrics and calls `metrics_to_host` at log steps only.
+arrays (for evaluation) without a host copy. Metrics stay on the devices: the loop keeps each
+step's metrics and calls `metrics_to_host` at log steps only.
 """
 import jax
 import jax.numpy as jnp
