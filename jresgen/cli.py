@@ -2,6 +2,7 @@
 
     jresgen train   --config configs/sr_x2.py --workdir runs/sr [--config.KEY=VALUE ...]
     jresgen train   --config configs/sr_x2.py --workdir runs/sweep --sweep seed=0,1,2,3
+    jresgen train   ... --coordinator HOST:PORT --num-processes N --process-id K   (each host)
     jresgen eval    --workdir runs/sr [--json] [--images HR_DIR]
     jresgen export  --workdir runs/sweep --variant 2 --out runs/sr_seed2
     jresgen upscale --workdir runs/sr IN.png OUT.png [--ensemble]   (or IN_DIR OUT_DIR)
@@ -40,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--profile", metavar="START:STOP",
                        help="write a jax.profiler trace of the steps from START to STOP into "
                             "WORKDIR/tensorboard (TensorBoard's Profile tab, or Perfetto)")
+    hosts = train.add_argument_group(
+        "several hosts", "run the same command on every host, each with its own --process-id "
+        "(all three flags or none; with none, SLURM's srun, Open MPI's mpirun and Cloud TPU "
+        "pods are detected). WORKDIR must be a directory all hosts share.")
+    hosts.add_argument("--coordinator", metavar="HOST:PORT",
+                       help="address of process 0, where the others join")
+    hosts.add_argument("--num-processes", type=int, metavar="N", help="number of processes")
+    hosts.add_argument("--process-id", type=int, metavar="K", help="this process, 0..N-1")
 
     evaluate = verbs.add_parser("eval", help="quality figures of the latest checkpoint")
     evaluate.add_argument("--workdir", required=True)
@@ -134,6 +143,8 @@ def _family_of(workdir) -> str | None:
 
 
 def _train(args, overrides) -> int:
+    from jresgen.train.distributed import initialize
+    initialize(args.coordinator, args.num_processes, args.process_id)  # before any computation
     from jresgen.config import apply_overrides, config_from_json, load_config, validate
     from jresgen.train.loop import train_and_evaluate
     from jresgen.train.profiling import parse_window

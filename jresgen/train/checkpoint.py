@@ -25,6 +25,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from jresgen.errors import UserError
+from jresgen.train.distributed import sync
 
 FILES = "files.json"  # written by us next to orbax's items, ignored by orbax
 
@@ -98,7 +99,7 @@ class Checkpointer:
             return
         self.manager.wait_until_finished()
         step_dir = self.directory / str(self._unlisted)
-        if step_dir.is_dir():
+        if step_dir.is_dir() and jax.process_index() == 0:  # several processes: one lists
             files = {str(p.relative_to(step_dir)): p.stat().st_size
                      for p in sorted(step_dir.rglob("*")) if p.is_file() and p.name != FILES}
             tmp = step_dir / (FILES + ".tmp")
@@ -202,12 +203,14 @@ class Checkpointer:
                 f"using checkpoint {step}, the newest intact one")
         if set_aside is not None:
             set_aside = Path(set_aside)
-            set_aside.mkdir(parents=True, exist_ok=True)
-            for s, _ in damaged:
-                target, n = set_aside / str(s), 1
-                while target.exists():  # damaged twice at the same step: keep both
-                    target, n = set_aside / f"{s}.{n}", n + 1
-                (self.directory / str(s)).rename(target)
+            if jax.process_index() == 0:  # several processes: one moves, all wait for it
+                set_aside.mkdir(parents=True, exist_ok=True)
+                for s, _ in damaged:
+                    target, n = set_aside / str(s), 1
+                    while target.exists():  # damaged twice at the same step: keep both
+                        target, n = set_aside / f"{s}.{n}", n + 1
+                    (self.directory / str(s)).rename(target)
+            sync("jresgen-set-aside-damaged-checkpoints")
             self.manager.reload()
             line += f" (the damaged one moved to {set_aside})"
         return line

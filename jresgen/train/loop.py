@@ -10,6 +10,9 @@ WORKDIR/
   damaged_checkpoints/  checkpoints found damaged on resume, moved aside (kept for inspection)
   variants.json, variants/K/  a sweep's variants, and each one's metrics, TensorBoard events
                      and samples (jresgen/train/runs.py)
+
+Several processes (jresgen/train/distributed.py): all of them train and checkpoint (orbax,
+collectively); process 0 alone writes the files above, prints progress and evaluates.
 """
 import contextlib
 import json
@@ -28,6 +31,7 @@ from jresgen.data.image_io import write_image
 from jresgen.errors import UserError
 from jresgen.tasks import get_task
 from jresgen.train.checkpoint import Checkpointer, DamagedCheckpoint
+from jresgen.train.distributed import any_process, is_main
 from jresgen.train.feed import device_batches, prefetch_depth
 from jresgen.train.optim import make_optimizer
 from jresgen.train.parallel import check_batch_size, make_strategy
@@ -54,6 +58,8 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
     (jresgen/train/sweep.py); the summary is then {"step", "variants": [...]}."""
     workdir = Path(workdir)
     task = get_task(config.task)
+    main = is_main()  # the process that writes files, prints and evaluates
+    profile = profile if main else None
     strategy = make_strategy(config.parallelism)
     check_batch_size(config.batch_size, strategy.num_devices)
     run = make_run(config, task)
@@ -69,7 +75,8 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
         start = 0
         if ckpt.all_steps():
             state, _, start = ckpt.restore_latest(
-                run.abstract_state(example), strategy.restore_sharding, warn=_warn,
+                run.abstract_state(example), strategy.restore_sharding,
+                warn=_warn if main else _quiet,
                 set_aside=workdir / "damaged_checkpoints")
             dstate = strategy.place(state)
             del state
@@ -77,21 +84,22 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
             dstate = run.init(strategy, example)
         # Written once the config is known to fit the checkpoints, so a rejected config never
         # replaces the one a resume without --config relies on.
-        (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
-        _write_batch_spec(workdir, example)
-        run.write_files(workdir)
+        if main:
+            _write_config(workdir, config)
+            _write_batch_spec(workdir, example)
+            run.write_files(workdir)
         if start >= config.total_steps:
-            _warn(f"{workdir} is already at step {start} (total_steps {config.total_steps}); "
+            (_warn if main else _quiet)(f"{workdir} is already at step {start} (total_steps {config.total_steps}); "
                   f"nothing to train: raise total_steps to train longer", prefix="")
             return None
 
-        writers = run.writers(workdir)
+        writers = run.writers(workdir) if main else []
         for writer in writers:
             writer.truncate_after(start)
         step_fn = strategy.compile(run.step_fn(example, strategy.axis_name))
         schedules = [make_optimizer(c.optimizer, c.learning_rate, c.total_steps)[1]
                      for c in run.configs]
-        progress = Progress(start, config.total_steps)
+        progress = Progress(start, config.total_steps, quiet=not main)
         if start:
             progress.write(f"resuming {workdir} from step {start}")
         stop = _StopRequest()
@@ -130,7 +138,7 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
                     _stop_if_not_finite(step, records[0])
                 else:
                     _report_stopped(run, dstate, step, progress)
-                if is_eval:
+                if is_eval and main:
                     with clock.paused():
                         summary = _evaluate(run, strategy, dstate, example, records, workdir,
                                             progress, step)
@@ -139,6 +147,7 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
                         writer.write(step, record)
                 progress.update(step, _shown(records))
                 ckpt.poll()
+                stop.agree()
                 clock.restart(step)
             if config.checkpoint_every and step % config.checkpoint_every == 0:
                 with clock.paused():
@@ -204,6 +213,17 @@ def _warn(line: str, prefix: str = "warning: ") -> None:
     print(f"jresgen: {prefix}{line}", file=sys.stderr, flush=True)
 
 
+def _quiet(line: str, prefix: str = "") -> None:
+    """_warn of the processes other than 0: process 0 says it once."""
+
+
+def _write_config(workdir: Path, config) -> None:
+    # Renamed into place: the other processes may be reading it (_check_workdir_config).
+    tmp = workdir / "config.json.tmp"
+    tmp.write_text(config.to_json_best_effort(indent=2) + "\n")
+    tmp.replace(workdir / "config.json")
+
+
 def _window(strategy, window) -> dict[str, np.ndarray]:
     """{name: [steps, ...] values of replica 0}; one transfer from the devices per window."""
     steps = [strategy.first_replica(m) for m in jax.device_get(window)]
@@ -261,10 +281,13 @@ def _stop_if_not_finite(step: int, record: dict) -> None:
 
 class _StopRequest:
     """First Ctrl-C asks the loop to stop after the current step and save; a second one
-    interrupts at once (the last complete checkpoint stays intact)."""
+    interrupts at once (the last complete checkpoint stays intact). Several processes: a
+    request on any of them stops them all after the next log step, where they `agree`, so
+    that all save the same step."""
 
     def __init__(self):
-        self.requested = False
+        self.requested = self._signalled = False
+        self._together = jax.process_count() > 1
         self._previous = signal.getsignal(signal.SIGINT)
         try:
             signal.signal(signal.SIGINT, self._handle)
@@ -272,9 +295,15 @@ class _StopRequest:
             self._previous = None
 
     def _handle(self, signum, frame):
-        if self.requested:
+        if self._signalled:
             raise KeyboardInterrupt
-        self.requested = True
+        self._signalled = True
+        self.requested = not self._together
+
+    def agree(self):
+        """Called by every process at every log step."""
+        if self._together:
+            self.requested = any_process(self._signalled)
 
     def restore(self):
         if self._previous is not None:

@@ -1,4 +1,4 @@
-"""Data parallelism over all local devices, two strategies behind one interface.
+"""Data parallelism over all devices of all processes, two strategies behind one interface.
 
     strategy = make_strategy(config.parallelism)
     step = strategy.compile(functools.partial(task.train_step, config=config,
@@ -15,33 +15,66 @@ the task's means over the global batch are already global.
 
 Both see the same global batch, so N devices and one device give the same parameters.
 
+Several processes (jresgen/train/distributed.py): every process computes the same global batch
+and `shard` keeps only its rows (`process_rows`: both strategies lay the devices out process by
+process, so process k owns the k-th of P equal blocks). "pmap" maps over each process's local
+devices and its `pmean` runs over the devices of all processes; "jit" builds one mesh over all
+of them. With one process, `devices` picks a subset (tests, benchmarks); with several, each
+process uses all its local devices.
+
 One copy of the state: `init(fn)` runs the task's initialisation under `jax.jit` with the
 strategy's output placement, so the state is born where the step needs it; a checkpoint is
-restored into `restore_sharding` and handed to `place`. `local_state` is the state as one
-device's arrays (for checkpoints and evaluation) without a host copy. Metrics stay on the
-devices: the loop keeps each step's metrics and calls `metrics_to_host` at log steps only.
+restored into `restore_sharding` (replicated over every device of every process) and handed
+to `place`; `for_checkpoint` gives that same layout, so a checkpoint does not depend on the
+strategy, the device count or the process count. `local_state` is the state as one device's
+arrays (for evaluation) without a host copy. Metrics stay on the devices: the loop keeps each
+step's metrics and calls `metrics_to_host` at log steps only.
 """
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P, SingleDeviceSharding
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jresgen.errors import UserError
 
 AXIS = "data"
 
 
+def all_devices(local=None) -> list:
+    """The devices a run spans, process by process (pmap's own order): `local` (default: all
+    local devices) when this is the only process, else every process's local devices."""
+    if jax.process_count() == 1:
+        return list(local or jax.local_devices())
+    return [d for p in range(jax.process_count()) for d in jax.local_devices(process_index=p)]
+
+
+def process_rows(batch):
+    """This process's rows of a global batch (axis 0): the k-th of P equal blocks, the rows its
+    devices hold in both strategies' layout. The whole batch when there is one process."""
+    count = jax.process_count()
+    if count == 1:
+        return batch
+    k = jax.process_index()
+
+    def rows(x):
+        n = x.shape[0] // count
+        return x[k * n:(k + 1) * n]
+    return jax.tree.map(rows, batch)
+
+
 class PmapStrategy:
     def __init__(self, devices=None):
-        self.devices = list(devices or jax.local_devices())
+        self.devices = list(devices or jax.local_devices())  # this process's
+        self.global_devices = all_devices(self.devices)
         # pmap's inputs carry a leading device axis; placing them with this sharding up front
         # spares pmap a re-layout every step.
         self.stacked = NamedSharding(Mesh(np.array(self.devices), (AXIS,)), P(AXIS))
-        self.restore_sharding = SingleDeviceSharding(self.devices[0])
+        self.restore_sharding = NamedSharding(Mesh(np.array(self.global_devices), (AXIS,)), P())
 
     @property
     def num_devices(self) -> int:
-        return len(self.devices)
+        """Devices of all processes: the global batch is split over them."""
+        return len(self.global_devices)
 
     @property
     def axis_name(self) -> str | None:
@@ -55,28 +88,31 @@ class PmapStrategy:
         device's replica. Pass the RNG key as an argument: a state computed from constants
         alone is constant-folded by XLA, which evaluates whole forward passes at compile time
         (minutes for a GAN)."""
-        n = self.num_devices
+        n = len(self.devices)
 
         def stacked(*args):
             return jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *x.shape)), make_state(*args))
         return jax.jit(stacked, out_shardings=self.stacked)(*args)
 
     def place(self, state):
-        """A state on `restore_sharding`'s device -> the replicated layout, leaf by leaf, each
-        source leaf freed once copied (the state is never held twice)."""
+        """A state restored into `restore_sharding` (or on any one device) -> the replicated
+        layout, leaf by leaf: each device stacks the replica it already holds (a device
+        without one gets a copy), and each source leaf is freed once copied (the state is
+        never held twice)."""
         def leaf(x):
-            one = jnp.expand_dims(x, 0)
-            shards = [one] + [jax.device_put(one, d) for d in self.devices[1:]]
-            out = jax.make_array_from_single_device_arrays((self.num_devices, *x.shape),
+            held = {s.device: s.data for s in x.addressable_shards}
+            some = next(iter(held.values()))
+            shards = [jnp.expand_dims(held[d] if d in held else jax.device_put(some, d), 0)
+                      for d in self.devices]
+            out = jax.make_array_from_single_device_arrays((len(self.devices), *x.shape),
                                                            self.stacked, shards)
-            if isinstance(x, jax.Array) and one is not x:
-                x.delete()
+            x.delete()
             return out
         return jax.tree.map(leaf, state)
 
     def replicate(self, state):
         """A host state -> the replicated layout."""
-        n = self.num_devices
+        n = len(self.devices)
         stacked = jax.tree.map(lambda x: np.broadcast_to(x, (n, *np.shape(x))), state)
         return jax.device_put(stacked, self.stacked)
 
@@ -86,22 +122,31 @@ class PmapStrategy:
         return _drop_leading_axis(first)
 
     def for_checkpoint(self, state):
-        return self.local_state(state)  # the layout-free form, whatever the device count
+        """The state in `restore_sharding`: each device's own replica without its device axis
+        (no transfer), so orbax writes one copy whatever the devices and processes."""
+        def leaf(x):
+            shards = [jnp.squeeze(s.data, 0) for s in x.addressable_shards]
+            return jax.make_array_from_single_device_arrays(x.shape[1:], self.restore_sharding,
+                                                            shards)
+        return jax.tree.map(leaf, state)
 
     def unreplicate(self, state):
         """The host copy of a replicated state (replica 0; all replicas are equal)."""
         return jax.device_get(jax.tree.map(lambda x: x.addressable_data(0)[0], state))
 
     def shard(self, batch):
-        n = self.num_devices
+        """The global batch -> this process's rows as [local devices, per device, ...]."""
+        n = len(self.devices)
         per_device = jax.tree.map(lambda x: np.reshape(x, (n, x.shape[0] // n, *x.shape[1:])),
-                                  batch)
+                                  process_rows(batch))
         return jax.device_put(per_device, self.stacked)
 
     def compile(self, step_fn):
         """step_fn(state, batch) -> (state, metrics); metrics keep their device axis (read
         them with `metrics_to_host`), so nothing is sliced or fetched per step."""
-        return jax.pmap(step_fn, axis_name=AXIS, devices=self.devices, donate_argnums=(0,))
+        # Several processes: pmap must be given all of their devices or None (all of them).
+        devices = self.devices if jax.process_count() == 1 else None
+        return jax.pmap(step_fn, axis_name=AXIS, devices=devices, donate_argnums=(0,))
 
     @staticmethod
     def first_replica(metrics) -> dict[str, np.ndarray]:
@@ -124,7 +169,7 @@ class JitStrategy:
     axis_name = None
 
     def __init__(self, devices=None):
-        self.devices = list(devices or jax.local_devices())
+        self.devices = all_devices(devices)  # of all processes
         self.mesh = Mesh(np.array(self.devices), (AXIS,))
         self.replicated = NamedSharding(self.mesh, P())
         self.batch_sharding = NamedSharding(self.mesh, P(AXIS))
@@ -155,9 +200,11 @@ class JitStrategy:
         return jax.device_get(state)
 
     def shard(self, batch):
-        # Each process passes its own part of the global batch (all of it on one host).
+        """The global batch -> a global array of which this process supplies its rows."""
         return jax.tree.map(
-            lambda x: jax.make_array_from_process_local_data(self.batch_sharding, x), batch)
+            lambda x, rows: jax.make_array_from_process_local_data(
+                self.batch_sharding, rows, global_shape=x.shape),
+            batch, process_rows(batch))
 
     def compile(self, step_fn):
         return jax.jit(step_fn, in_shardings=(self.replicated, self.batch_sharding),
@@ -181,6 +228,8 @@ def make_strategy(name: str, devices=None):
 
 
 def check_batch_size(batch_size: int, num_devices: int) -> None:
+    """`num_devices`: of all processes (`strategy.num_devices`)."""
     if batch_size % num_devices:
+        where = f" of {jax.process_count()} processes" if jax.process_count() > 1 else ""
         raise UserError(f"batch_size {batch_size} is not divisible by the {num_devices} "
-                        f"devices; choose a multiple of {num_devices}")
+                        f"devices{where}; choose a multiple of {num_devices}")

@@ -1,11 +1,13 @@
 """Progress: a tqdm bar (steps/s, loss, ETA) on a terminal, plain periodic lines otherwise."""
+import io
 import sys
 import time
 
 
 class Progress:
-    def __init__(self, start: int, total: int, stream=None):
-        self.stream = stream or sys.stderr
+    def __init__(self, start: int, total: int, stream=None, quiet: bool = False):
+        """quiet: prints nothing (the processes other than 0 of a multi-process run)."""
+        self.stream = _Discard() if quiet else (stream or sys.stderr)
         self.total, self.start = total, start
         self.t0, self.last_step = time.perf_counter(), start
         self.bar = None
@@ -44,3 +46,8 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+class _Discard(io.TextIOBase):
+    def write(self, text: str) -> int:
+        return len(text)
