@@ -35,6 +35,10 @@ def get_config(variant=None):
         name="texture_exemplar", exemplar="brick", patch_size=128, eval_size=256,
         eval_batch_size=4))
     config.features = default_features_config("random")
+    # pyramid: Gram terms of the outputs pooled by 1, 2, .. 2^(pyramid-1) against the exemplar
+    # pooled the same way (jresgen/texture/pyramid.py); 1 = the plain loss. batch_gram: match
+    # the batch's mean Gram matrix, not each sample's (jresgen/tasks/texture_net.py)
+    config.loss = ml_collections.ConfigDict(dict(pyramid=1, batch_gram=False))
     config.evaluation = ml_collections.ConfigDict(dict(num_samples=4))
     return apply_variant(config, variant, _tiny)
 
