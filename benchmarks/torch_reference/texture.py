@@ -1,7 +1,9 @@
 """Feed-forward texture network in PyTorch: jresgen.models.texture.TextureNet (Ulyanov et al.
 2016 with residual blocks and instance norm) and the loss jresgen/tasks/texture_net.py trains it
-with: the relative Gram error, summed over the layers of jresgen's random multi-scale features,
-with the same fixed filters and exemplar Gram matrices.
+with: the relative Gram error, summed over the layers of jresgen's random multi-scale features
+(and, with config.loss.pyramid, over those of the outputs average-pooled by 2, 4, ...; with
+config.loss.batch_gram, of the batch's mean Gram), with the same fixed filters and exemplar
+Gram matrices.
 
     per scale k (coarsest first): conv3x3(noise_k) -> block;  joined: cat(up2(y), z_k) -> block
     block = conv3x3-IN-LeakyReLU(0.2)-conv3x3-IN (+ 1x1 conv-IN projection when channels change)
@@ -68,22 +70,32 @@ class TextureNet(nn.Module):
 
 
 class GramLoss(nn.Module):
-    """sum over layers of mean((G_l - T_l)^2) / mean(T_l^2), grey outputs seen as three equal
-    channels (jresgen.tasks.texture_net.texture_loss)."""
+    """sum over terms of mean((G_t - T_t)^2) / mean(T_t^2), grey outputs seen as three equal
+    channels (jresgen.tasks.texture_net.texture_loss). The terms run over pyramid levels p
+    (the images average-pooled by 2^p; p = 0 only without config.loss.pyramid), and at each
+    over that level's feature layers (jresgen/texture/pyramid.py). `batch_gram`: G_t is the
+    mean of the samples' Gram matrices (config.loss.batch_gram), else each sample's."""
 
-    def __init__(self, features: RandomFeatures, target_grams):
+    def __init__(self, levels, target_grams, batch_gram=False):
+        """levels: [(p, RandomFeatures)]; target_grams: one per term, level by level."""
         super().__init__()
-        self.features = features
+        self.batch_gram = batch_gram
+        self.pools = [p for p, _ in levels]
+        self.features = nn.ModuleList(f for _, f in levels)
         self.num_layers = len(target_grams)
         for i, g in enumerate(target_grams):
             self.register_buffer(f"gram{i}", g)
 
     def forward(self, images, _unused=None):
         images = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
-        loss = images.new_zeros(())
-        for i, f in enumerate(self.features(images)):
-            t = getattr(self, f"gram{i}")
-            loss = loss + torch.mean((gram_matrix(f) - t) ** 2) / (torch.mean(t ** 2) + 1e-12)
+        loss, i = images.new_zeros(()), 0
+        for p, features in zip(self.pools, self.features):
+            pooled = images if p == 0 else F.avg_pool2d(images, 2 ** p)
+            for f in features(pooled):
+                t, g = getattr(self, f"gram{i}"), gram_matrix(f)
+                g = g.mean(0, keepdim=True) if self.batch_gram else g
+                loss = loss + torch.mean((g - t) ** 2) / (torch.mean(t ** 2) + 1e-12)
+                i += 1
         return loss
 
 
@@ -102,7 +114,7 @@ def loss_from_config(config) -> GramLoss:
     import numpy as np
 
     from benchmarks.torch_reference.transfer import conv_kernel
-    from jresgen.tasks.texture_net import feature_statistics
+    from jresgen.tasks.texture_net import batch_gram, feature_statistics, loss_terms
 
     if config.features.kind != "random":
         raise NotImplementedError("the PyTorch Gram loss covers the random features only")
@@ -110,5 +122,6 @@ def loss_from_config(config) -> GramLoss:
     params = extractor.params
     kernels = {n: conv_kernel(params[n]["kernel"]) for n in params}
     biases = {n: torch.from_numpy(np.array(params[n]["bias"])) for n in params}
-    return GramLoss(RandomFeatures(extractor.layer_names, kernels, biases),
-                    [torch.from_numpy(np.array(g)) for g in targets])
+    return GramLoss([(p, RandomFeatures(layers.layer_names, kernels, biases))
+                     for p, layers in loss_terms(config)],
+                    [torch.from_numpy(np.array(g)) for g in targets], batch_gram(config))

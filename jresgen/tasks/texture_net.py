@@ -11,6 +11,15 @@ and the fixed feature parameters are computed once, at init, and live in the sta
 Batches are {"index": int32 [B]}: sample k's noise comes from the state's key folded with
 its global index (jresgen/data/texture_exemplar.py). Every layer weighs 1 / mean(T_l^2), so
 the loss is the relative Gram error summed over layers; `gram_distance` = loss / layers.
+
+`config.loss.pyramid` (default 1: none) adds the Gram terms of the outputs average-pooled by
+2, 4, ... against the exemplar pooled the same way (jresgen/texture/pyramid.py), so the
+coarsest features span whole bricks; the terms then run over (level, layer) pairs.
+`config.loss.batch_gram` (default False) compares the Gram matrix of the whole batch (the mean
+of its samples' Grams: every position of every sample) with the exemplar's, instead of each
+sample's: a real 128x128 crop of the brick wall is 0.044 from the whole wall's Grams (mean over
+layers), so asking every training patch to carry the whole wall's statistics favours textures
+more uniform than bricks (streaks). Under pmap it is each device's share of the batch.
 """
 import functools
 import math
@@ -61,14 +70,31 @@ def draw_noise(model, rng, indices, height, width):
     return jax.vmap(one)(indices)
 
 
+def pyramid_levels(config) -> int:
+    """`config.loss.pyramid`: Gram terms at this many output scales (1, the default: none)."""
+    return int((config.get("loss") or {}).get("pyramid", 1))
+
+
+def batch_gram(config) -> bool:
+    """`config.loss.batch_gram`: one Gram matrix per term for the whole batch (default False)."""
+    return bool((config.get("loss") or {}).get("batch_gram", False))
+
+
+def loss_terms(config):
+    """[(pyramid level, feature layers)] the loss sums over (jresgen/texture/pyramid.py)."""
+    from jresgen.texture.pyramid import pyramid_layers
+    return pyramid_layers(_extractor(config), config.data.patch_size,
+                          _exemplar(config.data.exemplar)[0].shape[:2], pyramid_levels(config))
+
+
 def feature_statistics(config):
-    """(the feature extractor, the exemplar's Gram matrix per layer): the fixed target."""
-    from jresgen.texture.synthesis import exemplar_grams
+    """(the feature extractor, the exemplar's Gram matrix per loss term): the fixed target."""
+    from jresgen.texture.pyramid import pyramid_grams
     # Computed now even under the loop's jitted init (or eval_shape): as a traced computation
     # XLA would constant-fold the exemplar's features, which takes minutes.
     with jax.ensure_compile_time_eval():
-        extractor = _extractor(config)
-        return extractor, exemplar_grams(extractor, _exemplar(config.data.exemplar)[0])
+        return _extractor(config), pyramid_grams(loss_terms(config),
+                                                 _exemplar(config.data.exemplar)[0])
 
 
 def init_state(config, rng, batch, make_optimizer) -> TrainState:
@@ -79,10 +105,11 @@ def init_state(config, rng, batch, make_optimizer) -> TrainState:
         raise UserError(f"data.patch_size {size} must be a multiple of 2^(model.scales-1) = "
                         f"{2 ** (model.scales - 1)}")
     variables = model.init(init_rng, texture_models.sample_noise(model, init_rng, 1, size, size))
-    extractor, targets = feature_statistics(config)
-    if extractor.min_size > size:
+    if _extractor(config).min_size > size:
         raise UserError(f"data.patch_size {size} is smaller than the feature layers need "
-                        f"({extractor.min_size}); use fewer features.layers or larger patches")
+                        f"({_extractor(config).min_size}); use fewer features.layers or larger "
+                        f"patches")
+    extractor, targets = feature_statistics(config)
     tx, _ = make_optimizer()
     return TrainState.create(params=variables["params"], tx=tx, rng=state_rng,
                              model_state={"feature_params": extractor.params,
@@ -91,9 +118,13 @@ def init_state(config, rng, batch, make_optimizer) -> TrainState:
 
 def texture_loss(config, params, model_state, noises):
     """(relative Gram loss summed over layers, images [B, H, W, C])."""
+    from jresgen.texture.pyramid import pyramid_features
     images = build_model(config).apply({"params": params}, noises)
     targets = model_state["target_grams"]
-    features = _extractor(config).apply(model_state["feature_params"], _as_rgb(images))
+    features = pyramid_features(loss_terms(config), model_state["feature_params"],
+                                _as_rgb(images))
+    if batch_gram(config):  # the batch as one tall image: its Gram is the samples' mean Gram
+        features = [f.reshape((1, -1) + f.shape[2:]) for f in features]
     return gram_loss(features, targets, inverse_norm_weights(targets)), images
 
 

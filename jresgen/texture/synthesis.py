@@ -41,7 +41,7 @@ def check_size(size) -> tuple[int, int]:
     return h, w
 
 
-def _fitting_layers(extractor, *sides):
+def fitting_layers(extractor, *sides):
     names = [n for n, m in zip(extractor.layer_names, extractor.layer_min_sizes)
              if m <= min(sides)]
     return extractor.subset(names) if names else None
@@ -144,7 +144,7 @@ def synthesize(exemplar, size, *, seed: int = 0, options: SynthesisOptions | Non
         eh, ew = (max(1, round(d / factor)) for d in exemplar.shape[:2])
         ex = np.clip(bicubic_resize(exemplar, eh, ew), 0.0, 1.0) if (eh, ew) != exemplar.shape[:2] \
             else exemplar
-        level_extractor = _fitting_layers(extractor, lh, lw, eh, ew)
+        level_extractor = fitting_layers(extractor, lh, lw, eh, ew)
         if level_extractor is None:
             raise UserError(f"exemplar {exemplar.shape[1]}x{exemplar.shape[0]} is too small for "
                             f"the feature layers: each side needs at least "
@@ -186,7 +186,7 @@ def distances(exemplar, textures, features=None, seed: int = 0) -> dict:
     h, w = exemplar.shape[:2]
     halves = (exemplar[:, :w // 2], exemplar[:, w // 2:]) if w >= h else \
         (exemplar[:h // 2], exemplar[h // 2:])
-    layers = _fitting_layers(extractor, *textures.shape[1:3], *halves[0].shape[:2],
+    layers = fitting_layers(extractor, *textures.shape[1:3], *halves[0].shape[:2],
                              *halves[1].shape[:2])
     if layers is None:
         raise UserError("exemplar or texture too small to measure Gram distances")
