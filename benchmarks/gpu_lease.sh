@@ -58,4 +58,10 @@ phase ${T_PREC:-40} python3 -m benchmarks.precision --config configs/sr_x2.py --
 phase ${T_JIT:-60} python3 -m benchmarks.run --device gpu --family sr_x2 resnet20_cifar10 \
   --parallelism jit pmap --xla-setting tuned --torch-mode eager compile --timeout 100 \
   --out "$WORK/gpu_float32_jit_compile.json"
+# a sweep in one program against its single steps (vmapped all at once: the accelerator default)
+phase ${T_SWEEP:-60} python3 -m benchmarks.sweep --config configs/sr_x2.py --variants 8 \
+  --vmap-size 1 8
+# the input pipeline's share of the step, with and without the prefetch thread
+phase ${T_INPUT:-60} python3 -m benchmarks.input_share --steps 20 --rounds 2 \
+  --case "sr_x2 embedded photos" "classifier_digits embedded" --out "$WORK/gpu_input_share.json"
 ls -la "$OUT_DIR"
