@@ -27,6 +27,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
+import jresgen  # noqa: F401 - sets its CPU XLA flags before anything starts jax's backend
+
 # name -> (config, overrides); "{folder}" is a folder of the embedded photos as image files
 CASES = {
     "sr_x2 embedded photos": ("configs/sr_x2.py", []),
