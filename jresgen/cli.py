@@ -13,6 +13,7 @@ A user's mistake prints one line on stderr and exits with status 2; no traceback
 """
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -121,6 +122,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as e:
         print(f"jresgen: {e or 'interrupted'}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout stopped early (`eval --json | head`)
+        # Python would report the failed flush at exit: point stdout at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a process ended by SIGPIPE
 
 
 def _output_path(path: str) -> Path:
