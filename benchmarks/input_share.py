@@ -50,7 +50,7 @@ def _photo_folder() -> str:
     return str(folder)
 
 
-def _steps_per_ms(run_steps, steps: int) -> float:
+def _ms_per_step(run_steps, steps: int) -> float:
     start = time.perf_counter()
     jax.block_until_ready(run_steps(steps))
     return (time.perf_counter() - start) / steps * 1e3
@@ -98,9 +98,9 @@ def measure(config_path: str, overrides: list[str], steps: int, rounds: int,
     jax.block_until_ready(fed_steps(2, 0))
     step_ms, fed_ms = [], {d: [] for d in depths}
     for _ in range(rounds):
-        step_ms.append(_steps_per_ms(fixed_steps, steps))
+        step_ms.append(_ms_per_step(fixed_steps, steps))
         for depth in depths:
-            fed_ms[depth].append(_steps_per_ms(lambda n: fed_steps(n, depth), steps))
+            fed_ms[depth].append(_ms_per_step(lambda n: fed_steps(n, depth), steps))
     batch_ms = []
     for step in range(steps):
         start = time.perf_counter()
