@@ -20,6 +20,7 @@ image}, the reference of the texture GAN's Gram distance.
 import numpy as np
 
 from jresgen.data import image_transforms as T
+from jresgen.data.rows import row_range
 from jresgen.data.tfds_records import Records, epoch_index, open_split
 from jresgen.errors import UserError
 
@@ -40,10 +41,13 @@ class DTDPatchSource:
         patch = np.rot90(image[y:y + p, x:x + p], rng.integers(4))
         return patch[:, ::-1] if rng.integers(2) else patch
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
-        k = step * self.batch_size + np.arange(self.batch_size)
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py): only their
+        images are read and decoded (once: they are kept)."""
+        rows = row_range(rows, self.batch_size)
+        k = step * self.batch_size + np.asarray(rows)
         index = self.indices[epoch_index(self.seed, len(self.indices), k)]
-        patches = self.records.map(lambda a: self._patch(step, *a), list(enumerate(index)))
+        patches = self.records.map(lambda a: self._patch(step, *a), list(zip(rows, index)))
         return {"image": np.stack(patches).astype(np.float32) / 255.0}
 
 
