@@ -108,6 +108,13 @@ def test_class_folder_source_builds_any_rows_alone(tmp_path, name):
     assert_rows_match(datasets.build(config)[0])
 
 
+def test_dtd_folder_source_builds_any_rows_alone(tmp_path):
+    train = _write_classes(tmp_path / "train", np.random.default_rng(1), size=40)
+    config = tiny("sngan_dtd.py", "data.source=folder", f"data.train_dir={train}",
+                  "data.dtd_class=")
+    assert_rows_match(datasets.build(config)[0])
+
+
 def test_take_rows_is_the_whole_batch_without_rows():
     batch = {"x": np.arange(12).reshape(6, 2)}
     assert take_rows(batch, None) is batch

@@ -46,8 +46,9 @@ def _tfds(module: str, function: str):
     def build(config):
         source = config.data.get("source", "tfds")
         if source != "tfds":
+            folder = " (or 'folder' with data.train_dir)" if "train_dir" in config.data else ""
             raise UserError(f"data.name={config.data.name!r} is read from TFDS: "
-                            f"data.source must be 'tfds', got {source!r}")
+                            f"data.source must be 'tfds'{folder}, got {source!r}")
         return build_fn(config)
     return build
 
@@ -69,7 +70,8 @@ def build(config):
     name = config.data.name
     from jresgen.data.class_folders import reads_class_folders
     if reads_class_folders(config):  # the user's images, whatever data.name says
-        builder = _lazy("jresgen.data.class_folders", "build_class_folders")
+        builder = (_lazy("jresgen.data.dtd_folders", "build_dtd_folders") if name == "dtd"
+                   else _lazy("jresgen.data.class_folders", "build_class_folders"))
     elif name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
     else:

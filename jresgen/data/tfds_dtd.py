@@ -63,17 +63,21 @@ def _class_indices(split, wanted: str) -> np.ndarray:
     return np.asarray([i for i in range(len(split)) if int(split[i]["label"]) == label])
 
 
+def scaled(image: np.ndarray, patch: int, scale: float) -> np.ndarray:
+    """uint8 [H, W, 3] resized by `scale`, but never smaller than the patch: small and odd
+    images still give whole patches."""
+    h, w = image.shape[:2]
+    f = max(scale, patch / min(h, w))
+    return T.resize(image, max(patch, round(h * f)), max(patch, round(w * f)))
+
+
 def build_dtd(config):
     """(DTDPatchSource, {"exemplar": float32 [H, W, 3]}) for data.name = "dtd"."""
     d = config.data
     p, scale = d.patch_size, d.get("image_scale", 1.0)
 
     def make(example, _):
-        image = T.as_channels(np.asarray(example["image"]), 3)
-        h, w = image.shape[:2]
-        # Never smaller than the patch: mock and odd images still give whole patches.
-        f = max(scale, p / min(h, w))
-        return T.resize(image, max(p, round(h * f)), max(p, round(w * f)))
+        return scaled(T.as_channels(np.asarray(example["image"]), 3), p, scale)
     split = open_split(d.get("tfds_name", "") or "dtd", d.get("train_split", "") or "train",
                        d.get("data_dir", ""))
     indices = _class_indices(split, d.get("dtd_class", ""))
