@@ -3,13 +3,13 @@
 Every train source has `batch(step, rows=None)`: `rows` (a `slice` or `range` of the global
 batch's row indices; None = all of them) picks the rows to build, and
 `source.batch(step, rows)` equals `source.batch(step)[rows]` bit for bit. Sample i of step t
-is a function of (seed, t, i) alone, so with several processes each builds (decodes, crops,
-degrades) only its own rows (jresgen/train/parallel.py `process_slice`).
+depends on (seed, t, i) only, never on which other rows are built, so with several processes
+each builds (decodes, crops, degrades) only its own rows (jresgen/train/parallel.py
+`process_slice`).
 
 Where a source draws its random numbers for the whole batch from one generator, it still draws
 them all (cheap: a few integers a sample) and does the expensive work for the asked rows only.
 """
-import numpy as np
 
 
 def row_range(rows, batch_size: int) -> range:
@@ -21,11 +21,3 @@ def row_range(rows, batch_size: int) -> range:
     if isinstance(rows, range):
         return range(*slice(rows.start, rows.stop, rows.step).indices(batch_size))
     raise TypeError(f"rows must be None, a slice or a range, got {type(rows).__name__}")
-
-
-def take_rows(batch: dict, rows) -> dict:
-    """`batch` (every row) cut to `rows`: for sources whose whole batch costs nothing."""
-    if rows is None:
-        return batch
-    return {k: v[rows] if isinstance(rows, slice) else v[np.asarray(rows)]
-            for k, v in batch.items()}
