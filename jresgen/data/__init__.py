@@ -1,6 +1,7 @@
 """Where batches come from: `build(config)` returns (train source, evaluation data) for the
-config's `data.name`. A train source has `batch_size` and `batch(step) -> global batch`, a pure
-function of (seed, step), so a resumed run sees the batches an uninterrupted one would."""
+config's `data.name`. A train source has `batch_size` and `batch(step, rows=None) -> global
+batch` (or only its `rows`, jresgen/data/rows.py), a pure function of (seed, step), so a resumed
+run sees the batches an uninterrupted one would."""
 from jresgen.errors import UserError
 
 
