@@ -46,6 +46,14 @@ class Adapter:
             return cls.torch_output(model(x, *args[1:]))  # extra inputs: VAE's eps
 
     @classmethod
+    def device_loss(cls, config, device):
+        """torch_loss on `device`: the style and texture losses are modules whose buffers (fixed
+        filters, target Grams) must move with the model."""
+        import torch
+        loss = cls.torch_loss(config)
+        return loss.to(device) if isinstance(loss, torch.nn.Module) else loss
+
+    @classmethod
     def torch_step(cls, config, model, mode, device, dtype):
         """`step(x, y) -> loss`: zero_grad, the config's loss, backward, the torch.optim mirror
         of the config's optimizer; the model torch.compile'd (forward and backward) in mode
@@ -53,7 +61,7 @@ class Adapter:
         import torch
         from benchmarks.torch_side import autocast, make_optimizer
         optimizer = make_optimizer(config, model.parameters())
-        loss_fn = cls.torch_loss(config)
+        loss_fn = cls.device_loss(config, device)
         net = torch.compile(model) if mode == "compile" else model
 
         def step(x, y):
@@ -72,7 +80,7 @@ class Adapter:
         from benchmarks.torch_side import autocast
         counter = FlopCounterMode(display=False)
         with autocast(device, dtype), counter:
-            cls.torch_loss(config)(model(x), y).backward()
+            cls.device_loss(config, device)(model(x), y).backward()
         model.zero_grad(set_to_none=True)
         return float(counter.get_total_flops())
 

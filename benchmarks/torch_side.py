@@ -135,7 +135,7 @@ def breakdown(family, config, batch_np, *, device: str, dtype: str, warmup: int,
     import torch
     dev = torch_device(device)
     model, _ = build(family, config, None, dev)
-    loss_fn = family.adapter.torch_loss(config)
+    loss_fn = family.adapter.device_loss(config, dev)
     x, y = family.adapter.torch_batch(config, batch_np, dev, torch.float32)
     sync = make_sync(dev)
 

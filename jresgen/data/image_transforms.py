@@ -73,6 +73,11 @@ def pad_crop(image: np.ndarray, pad: int, rng) -> np.ndarray:
     """Zero-pad by `pad` pixels and crop back to the size at a random offset (He et al.'s
     CIFAR augmentation)."""
     h, w = image.shape[:2]
-    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)))
     y, x = rng.integers(2 * pad + 1), rng.integers(2 * pad + 1)
-    return padded[y:y + h, x:x + w]
+    # The window of the padded image at (y, x), copied straight into zeros: np.pad of the
+    # whole image took ~10x longer, per example, on the input path.
+    dy, dx = y - pad, x - pad
+    out = np.zeros_like(image)
+    out[max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)] = \
+        image[max(0, dy):h - max(0, -dy), max(0, dx):w - max(0, -dx)]
+    return out

@@ -139,8 +139,10 @@ _PERMUTATIONS: dict = {}
 
 def _permutation(seed, tag, n, epoch) -> np.ndarray:
     key = (seed, tag, n, epoch)
-    if key not in _PERMUTATIONS:
+    perm = _PERMUTATIONS.get(key)  # one lookup: prefetch threads may clear the dict meanwhile
+    if perm is None:
+        perm = np.random.default_rng((seed, tag, epoch)).permutation(n)
         if len(_PERMUTATIONS) > 8:
             _PERMUTATIONS.clear()
-        _PERMUTATIONS[key] = np.random.default_rng((seed, tag, epoch)).permutation(n)
-    return _PERMUTATIONS[key]
+        _PERMUTATIONS[key] = perm
+    return perm

@@ -1,6 +1,6 @@
 """The train loop's input: each step's batch, on the devices before the step needs it."""
-import queue
-import threading
+import collections
+from concurrent.futures import ThreadPoolExecutor
 
 import jax
 
@@ -23,10 +23,13 @@ def device_batches(run, strategy, start: int, stop: int, prefetch: int = 0):
     - `prefetch=0`: built and sent when the caller takes it. The loop takes the next one right
       after dispatching a step, and JAX dispatches asynchronously, so the host builds batch k+1
       while the devices compute step k.
-    - `prefetch=N`: a background thread builds and sends up to N batches ahead, so a slow
-      batch (decoding files) is hidden behind several steps and the loop's own host work
-      (logging, the next dispatch) does not wait for it. On an accelerator the host has cores
-      to spare; on a CPU the thread shares the cores the step computes on.
+    - `prefetch=N`: N threads build and send the next N batches, each thread a whole batch,
+      so a slow batch (decoding files) is hidden behind several steps, the loop's own host work
+      (logging, the next dispatch) does not wait for it, and batches that take longer to build
+      than a step takes to compute are still ready in time, as long as building releases the
+      GIL (numpy, PIL, file reads, the transfer to the devices). Batches come out in step
+      order. On an accelerator the host has cores to spare; on a CPU the threads share the
+      cores the step computes on.
     benchmarks/input_share.py measures both, source by source.
     """
     # Each process builds only its rows of the global batch (`run.batch`).
@@ -36,57 +39,33 @@ def device_batches(run, strategy, start: int, stop: int, prefetch: int = 0):
     return _Prefetched(make, range(start, stop), prefetch)
 
 
-class _Failed:
-    def __init__(self, error: BaseException):
-        self.error = error
-
-
 class _Prefetched:
-    """Iterates `make(step)` for `steps`, computed by a daemon thread at most `depth` ahead; an
-    error in the thread is raised in the caller at the step it belongs to."""
+    """Iterates `make(step)` for `steps`, `depth` steps ahead on `depth` worker threads; an
+    error in a worker is raised in the caller at the step it belongs to."""
 
     def __init__(self, make, steps, depth: int):
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._closed = threading.Event()
-        self._left = len(steps)
-        self._thread = threading.Thread(target=self._fill, args=(make, steps), daemon=True,
-                                        name="jresgen-prefetch")
-        self._thread.start()
+        self._make, self._steps = make, iter(steps)
+        self._pool = ThreadPoolExecutor(depth, thread_name_prefix="jresgen-prefetch")
+        self._pending: collections.deque = collections.deque()
+        for _ in range(depth):
+            self._submit_next()
 
-    def _fill(self, make, steps) -> None:
-        for step in steps:
-            try:
-                item = make(step)
-            except BaseException as e:  # noqa: BLE001 - handed to the caller
-                item = _Failed(e)
-            while not self._closed.is_set():
-                try:
-                    self._queue.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if self._closed.is_set() or isinstance(item, _Failed):
-                return
+    def _submit_next(self) -> None:
+        step = next(self._steps, None)
+        if step is not None:
+            self._pending.append(self._pool.submit(self._make, step))
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        if self._left == 0:
+        if not self._pending:
             raise StopIteration
-        item = self._queue.get()
-        self._left -= 1
-        if isinstance(item, _Failed):
-            self.close()
-            raise item.error
-        return item
+        batch = self._pending.popleft()
+        self._submit_next()
+        return batch.result()  # a worker's error is raised here, at its step
 
     def close(self) -> None:
-        """Stops the thread (it finishes the batch it is building) and drops what it made."""
-        self._closed.set()
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        self._thread.join()
+        """Drops the batches not yet taken; a worker finishes the batch it is building."""
+        self._pending.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
