@@ -108,7 +108,7 @@ def measure(config_path: str, overrides: list[str], steps: int, rounds: int,
     batch_ms = []
     for step in range(steps):
         start = time.perf_counter()
-        jax.block_until_ready(strategy.shard(run.batch(first[0] + step)))
+        jax.block_until_ready(strategy.shard_local(run.batch(first[0] + step)))
         batch_ms.append((time.perf_counter() - start) * 1e3)
     step = float(np.median(step_ms))
     fed = {d: float(np.median(ms)) for d, ms in fed_ms.items()}

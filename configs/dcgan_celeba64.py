@@ -17,7 +17,7 @@ with internet; its download from Google Drive sometimes needs a retry), on an ac
 """
 from common_digits import apply_variant
 from common_gan import gan_config, tiny_gan
-from common_tfds import tfds_data, tiny_tfds
+from common_tfds import class_folder_keys, tfds_data, tiny_tfds
 
 
 def tiny(config):
@@ -29,7 +29,8 @@ def tiny(config):
 def get_config(variant=None):
     config = gan_config("dcgan", resolution=64, channels=3, g_features=64, d_features=64,
                         z_dim=100)
-    config.data = tfds_data("celeb_a", image_size=64, center_crop=108, eval_batch_size=256)
+    config.data = tfds_data("celeb_a", image_size=64, center_crop=108, eval_batch_size=256,
+                            **class_folder_keys(3))
     config.total_steps = 31_800  # 25 epochs of 1,272 steps
     config.batch_size = 128
     config.log_every = 100

@@ -12,13 +12,14 @@ with one line. FID/KID use the CIFAR ResNet-20's features, not Inception's.
 """
 from common_digits import apply_variant
 from common_gan import gan_config, tiny_gan
-from common_tfds import tfds_data, tiny_tfds
+from common_tfds import class_folder_keys, tfds_data, tiny_tfds
 
 
 def get_config(variant=None):
     config = gan_config("dcgan", resolution=32, channels=3, g_features=64, d_features=64,
                         z_dim=100)
-    config.data = tfds_data("cifar10", image_size=32, eval_batch_size=256)
+    config.data = tfds_data("cifar10", image_size=32, eval_batch_size=256,
+                            **class_folder_keys(3))
     config.evaluation.classifier_workdir = "runs/resnet20_cifar10"
     config.evaluation.num_samples = 10000
     config.total_steps = 100000

@@ -15,7 +15,7 @@ runs/resnet20_cifar10 is also the feature network of the CIFAR-10 GANs' FID/KID.
 import ml_collections
 
 from common_digits import apply_variant, resnet_sgd, tiny_resnet
-from common_tfds import tfds_data, tiny_tfds
+from common_tfds import class_folder_keys, tfds_data, tiny_tfds
 from jresgen.config import base_config
 
 
@@ -24,7 +24,8 @@ def get_config(variant=None):
     config.model = ml_collections.ConfigDict(dict(arch="resnet20", num_classes=10,
                                                   dtype="float32"))
     config.data = tfds_data("cifar10", image_size=32, pad_crop=4, random_flip=True,
-                            eval_batch_size=500, eval_examples=0)
+                            eval_batch_size=500, eval_examples=0,
+                            **class_folder_keys(3))
     config.total_steps = 64_000
     config.log_every = 200
     config.eval_every = 4000

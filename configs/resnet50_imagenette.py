@@ -19,7 +19,7 @@ With Imagenette prepared (`tfds build imagenette/320px-v2 --data_dir DIR
 import ml_collections
 
 from common_digits import apply_variant, resnet_sgd, tiny_resnet
-from common_tfds import tfds_data, tiny_tfds
+from common_tfds import class_folder_keys, tfds_data, tiny_tfds
 from jresgen.config import base_config
 
 
@@ -38,7 +38,8 @@ def get_config(variant=None):
     config.data = tfds_data("imagenette", tfds_name="imagenette/320px-v2", image_size=224,
                             random_resized_crop=True, random_flip=True,
                             crop_fraction=0.875,  # evaluation: 224 of 256
-                            eval_batch_size=250, eval_examples=0)
+                            eval_batch_size=250, eval_examples=0,
+                            **class_folder_keys(3))
     resnet_sgd(config)
     config.batch_size = 256
     config.total_steps = 2960  # 80 epochs of 37 steps

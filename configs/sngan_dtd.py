@@ -10,6 +10,9 @@ internet):
         --config.data.data_dir=DIR --config.data.dtd_class=honeycombed
     jresgen sample --workdir runs/sngan_dtd --size 256x256 honeycombed.png
 
+Without TFDS, on DTD's own archive (dtd/images/CLASS/*.jpg) or any texture images in
+class sub-folders: `--config.data.source=folder --config.data.train_dir=dtd/images`.
+
 No paper figure: evaluation reports the Gram distance of a 256x256 sample to the class's
 first training image, beside the floor and start that `jresgen texture` prints.
 """
@@ -22,7 +25,9 @@ from common_tfds import tfds_data, tiny_tfds
 def get_config(variant=None):
     config = texture_config()
     config.model.channels = 3
-    config.data = tfds_data("dtd", dtd_class="honeycombed", patch_size=64, image_scale=0.5)
+    config.data = tfds_data("dtd", dtd_class="honeycombed", patch_size=64, image_scale=0.5,
+                            # folder source: TRAIN/CLASS/IMAGE (jresgen/data/dtd_folders.py)
+                            train_dir="")
     config.total_steps = 20_000
     if variant == "tiny":
         return tiny_tfds(tiny(config))

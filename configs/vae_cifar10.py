@@ -6,13 +6,14 @@ machine with internet), on an accelerator:
         --config.data.data_dir=DIR
 """
 from common_digits import apply_variant, tiny_vae, vae_config
-from common_tfds import tfds_data, tiny_tfds
+from common_tfds import class_folder_keys, tfds_data, tiny_tfds
 
 
 def get_config(variant=None):
     config = vae_config(image_size=32, channels=3, levels=256)
     config.model.latent_dim, config.model.features = 128, (64, 128, 256)  # 32 -> 4
-    config.data = tfds_data("cifar10", image_size=32, eval_batch_size=500, eval_examples=0)
+    config.data = tfds_data("cifar10", image_size=32, eval_batch_size=500, eval_examples=0,
+                            **class_folder_keys(3))
     config.total_steps = 100_000
     config.batch_size = 128
     config.learning_rate = 1e-3

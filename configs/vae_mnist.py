@@ -9,13 +9,14 @@ with internet), on an accelerator:
     jresgen train --config configs/vae_mnist.py --workdir runs/vae_mnist --config.data.data_dir=DIR
 """
 from common_digits import apply_variant, tiny_vae, vae_config
-from common_tfds import tfds_data, tiny_tfds
+from common_tfds import class_folder_keys, tfds_data, tiny_tfds
 
 
 def get_config(variant=None):
     config = vae_config(image_size=28, channels=1, levels=256)
     config.model.latent_dim, config.model.features = 32, (32, 64)  # 28 -> 14 -> 7
-    config.data = tfds_data("mnist", image_size=28, eval_batch_size=500, eval_examples=0)
+    config.data = tfds_data("mnist", image_size=28, eval_batch_size=500, eval_examples=0,
+                            **class_folder_keys(1))
     config.total_steps = 23_400  # 50 epochs at batch 128
     config.batch_size = 128
     config.learning_rate = 1e-3

@@ -228,3 +228,78 @@ def test_folder_errors_are_one_line(tmp_path, capsys, setup, match):
                             *source, f"--config.data.train_dir={train}", *classes, *extra],
                    match)
     assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+# The public-dataset configs read class folders too (configs/common_tfds.py class_folder_keys):
+# config, image side and channels of its :tiny variant
+TFDS_CONFIGS = [("resnet20_cifar10.py", 32, 3), ("resnet50_imagenette.py", 32, 3),
+                ("vae_mnist.py", 28, 1), ("vae_cifar10.py", 32, 3), ("sngan_cifar10.py", 32, 3),
+                ("dcgan_cifar10.py", 32, 3), ("dcgan_celeba64.py", 16, 3)]
+
+
+@pytest.fixture(scope="module")
+def cifar_like(tmp_path_factory):
+    """Ten class folders of two 40x36 colour PNGs each, as a user's CIFAR-10 export."""
+    rng = np.random.default_rng(6)
+    classes = {f"c{c}": rng.integers(0, 256, (2, 36, 40, 3), dtype=np.uint8) for c in range(10)}
+    return _write_classes(tmp_path_factory.mktemp("cifar_like"), classes, mode="RGB")
+
+
+@pytest.mark.parametrize("name,size,channels", TFDS_CONFIGS)
+def test_public_dataset_configs_read_class_folders(cifar_like, name, size, channels):
+    """No TFDS needed: the folder source gives the shapes the TFDS source would."""
+    config = _config(f"{CONFIGS / name}:tiny", data__source="folder",
+                     data__train_dir=cifar_like, data__test_fraction=0.5)
+    source, test = datasets.build(config)
+    batch = source.batch(0)
+    n_dis = (config.gan.n_dis,) if config.task == "gan" else ()
+    assert batch["image"].shape == (8, *n_dis, size, size, channels)
+    assert batch["label"].shape == (8, *n_dis) and batch["label"].max() < 10
+    assert test["image"].shape == (10, size, size, channels)
+
+
+def test_a_public_dataset_config_trains_on_class_folders(cifar_like, tmp_path, capsys):
+    """ResNet-20's CIFAR-10 recipe on CIFAR-10-like PNG folders: 2 steps, then evaluation."""
+    workdir = tmp_path / "run"
+    assert main(["train", "--config", f"{CONFIGS / 'resnet20_cifar10.py'}:tiny", "--workdir",
+                 str(workdir), "--config.data.source=folder",
+                 f"--config.data.train_dir={cifar_like}", "--config.data.test_fraction=0.5",
+                 "--config.total_steps=2"]) == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in (workdir / "metrics.jsonl").open()]
+    assert [r["step"] for r in records if "loss" in r] == [1, 2]
+    assert all(np.isfinite(r["loss"]) for r in records if "loss" in r)
+    capsys.readouterr()
+    assert main(["eval", "--workdir", str(workdir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["count"] == 10
+
+
+def test_a_folder_key_without_the_folder_source_is_one_line(tmp_path, capsys):
+    one_line_error(capsys, ["train", "--config", f"{CONFIGS / 'vae_mnist.py'}:tiny",
+                            "--workdir", str(tmp_path / "run"),
+                            f"--config.data.train_dir={tmp_path}"],
+                   "data.train_dir is read only with data.source=folder")
+
+
+def test_the_dtd_texture_gan_takes_patches_of_one_class_folder(tmp_path, capsys):
+    """configs/sngan_dtd.py on DTD's own layout: patches of the chosen class's images only
+    (class "b" white, the others black), scaled as from TFDS."""
+    shades = {"a": 0, "b": 255, "c": 0}
+    for name, shade in shades.items():
+        (tmp_path / name).mkdir()
+        for k in range(2):
+            Image.fromarray(np.full((40, 50 + k, 3), shade, np.uint8)).save(
+                tmp_path / name / f"{k}.jpg")
+    config = _config(f"{CONFIGS / 'sngan_dtd.py'}:tiny", data__source="folder",
+                     data__train_dir=tmp_path, data__dtd_class="b")
+    source, eval_data = datasets.build(config)
+    p = config.data.patch_size
+    assert source.batch(0)["image"].shape == (8, config.gan.n_dis, p, p, 3)
+    assert (source.batch(0)["image"] == 1).all() and len(source.indices) == 2
+    assert eval_data["exemplar"].shape == (p, round(50 * p / 40), 3)  # never below the patch
+    config.data.dtd_class = ""
+    assert len(datasets.build(config)[0].indices) == 6
+    one_line_error(capsys, ["train", "--config", f"{CONFIGS / 'sngan_dtd.py'}:tiny",
+                            "--workdir", str(tmp_path / "run"), "--config.data.source=folder",
+                            f"--config.data.train_dir={tmp_path}",
+                            "--config.data.dtd_class=banded"],
+                   "data.dtd_class 'banded' is not a sub-folder of data.train_dir")

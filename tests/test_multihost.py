@@ -105,8 +105,9 @@ def test_two_processes_train_as_one_process(strategy, one_process, two_processes
 
 
 def _without_gloo(text: str) -> str:
+    # gloo's threads print unsynchronised: one message can land inside another's line
     return "".join(line for line in text.splitlines(keepends=True)
-                   if not line.startswith("[Gloo]"))
+                   if not line.startswith("[Gloo]") and "peer ranks" not in line)
 
 
 def test_resume_under_another_process_count(one_process, two_processes, tmp_path,

@@ -112,6 +112,75 @@ def test_div2k_pairs_on_mock_data(scale):
     assert pair.hr.shape == (expected["lr"].shape[0] * scale, 24 * scale, 3)
 
 
+# ---- each process builds only its rows (jresgen/data/rows.py) ------------------------------
+
+ROWS = [slice(0, 3), slice(3, 8), range(2, 7), slice(5, 6)]  # tiny batches: 8 rows (DIV2K 4)
+
+
+def check_rows(source, batch_size, step=3):
+    """`source.batch(step, rows)` is `source.batch(step)[rows]` bit for bit."""
+    from jresgen.data.rows import row_range
+    whole = source.batch(step)
+    for rows in ROWS:
+        index = np.asarray(row_range(rows, batch_size))
+        part = source.batch(step, rows)
+        for key, value in whole.items():
+            np.testing.assert_array_equal(part[key], value[index], err_msg=f"{key} {rows}")
+
+
+class CountingSplit:
+    """A TFDS split that records which examples were read (each read decodes one)."""
+
+    def __init__(self, split):
+        self.split, self.read = split, []
+
+    def __len__(self):
+        return len(self.split)
+
+    def __getitem__(self, index):
+        self.read.append(int(index))
+        return self.split[index]
+
+
+@pytest.mark.parametrize("name,overrides", [
+    ("resnet20_cifar10.py", []), ("vae_mnist.py", []), ("dcgan_celeba64.py", []),
+    ("resnet50_imagenette.py", []), ("sngan_cifar10.py", []),
+    ("sngan_dtd.py", ["data.dtd_class="])])
+def test_image_sources_build_any_rows_alone(name, overrides):
+    config = tiny(name, *overrides)
+    with tfds.testing.mock_data(num_examples=12):
+        check_rows(datasets.build(config)[0], config.batch_size)
+
+
+def test_div2k_builds_any_rows_alone():
+    config = tiny("edsr_baseline_div2k_x2.py", "batch_size=8")
+    with tfds.testing.mock_data(as_data_source_fn=lambda *a, **k: _div2k_pairs(2)):
+        check_rows(datasets.build(config)[0], 8)
+
+
+def test_a_process_reads_and_decodes_only_its_rows():
+    """Rows 2..4 of a step read exactly their 3 examples, those the whole batch has there."""
+    config = tiny("resnet20_cifar10.py")
+    b, step = config.batch_size, 3
+    with tfds.testing.mock_data(num_examples=12):
+        source, _ = datasets.build(config)
+        counted = source.records.split = CountingSplit(source.records.split)
+        source.batch(step, slice(2, 5))
+        assert sorted(counted.read) == sorted(epoch_index(config.seed, 12, b * step +
+                                                          np.arange(2, 5)).tolist())
+        counted.read.clear()
+        source.batch(step)
+        assert len(counted.read) == b
+    # DIV2K keeps what it decoded (data.cache_images): a fresh source decodes only its rows
+    config = tiny("edsr_baseline_div2k_x2.py", "batch_size=8")
+    with tfds.testing.mock_data(as_data_source_fn=lambda *a, **k: _div2k_pairs(2, count=24)):
+        source, _ = datasets.build(config)
+        counted = source.records.split = CountingSplit(source.records.split)
+        source.batch(0, slice(4, 8))
+        assert sorted(counted.read) == sorted(epoch_index(config.seed, 24,
+                                                          np.arange(4, 8)).tolist())
+
+
 def test_epoch_index_sees_every_example_once_per_epoch():
     n = 9
     k = np.arange(3 * n)

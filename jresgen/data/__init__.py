@@ -1,6 +1,7 @@
 """Where batches come from: `build(config)` returns (train source, evaluation data) for the
-config's `data.name`. A train source has `batch_size` and `batch(step) -> global batch`, a pure
-function of (seed, step), so a resumed run sees the batches an uninterrupted one would."""
+config's `data.name`. A train source has `batch_size` and `batch(step, rows=None) -> global
+batch` (or only its `rows`, jresgen/data/rows.py), a pure function of (seed, step), so a resumed
+run sees the batches an uninterrupted one would."""
 from jresgen.errors import UserError
 
 
@@ -46,8 +47,9 @@ def _tfds(module: str, function: str):
     def build(config):
         source = config.data.get("source", "tfds")
         if source != "tfds":
+            folder = " (or 'folder' with data.train_dir)" if "train_dir" in config.data else ""
             raise UserError(f"data.name={config.data.name!r} is read from TFDS: "
-                            f"data.source must be 'tfds', got {source!r}")
+                            f"data.source must be 'tfds'{folder}, got {source!r}")
         return build_fn(config)
     return build
 
@@ -69,7 +71,8 @@ def build(config):
     name = config.data.name
     from jresgen.data.class_folders import reads_class_folders
     if reads_class_folders(config):  # the user's images, whatever data.name says
-        builder = _lazy("jresgen.data.class_folders", "build_class_folders")
+        builder = (_lazy("jresgen.data.dtd_folders", "build_dtd_folders") if name == "dtd"
+                   else _lazy("jresgen.data.class_folders", "build_class_folders"))
     elif name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
     else:

@@ -38,7 +38,7 @@ def reads_class_folders(config) -> bool:
     if config.task not in TASKS:
         return False
     source = config.data.get("source", "embedded")
-    if source == "embedded":
+    if source != "folder":  # "embedded", or "tfds" in the public-dataset configs
         for key in ("train_dir", "valid_dir"):
             if config.data.get(key):
                 raise UserError(f"data.{key} is read only with data.source=folder "

@@ -18,6 +18,8 @@ import functools
 import jax
 import numpy as np
 
+from jresgen.data.rows import row_range
+
 LEVELS = 17  # intensities 0..16 in sklearn's digits
 NUM_CLASSES = 10
 
@@ -78,18 +80,23 @@ class DigitsTrainSource:
     def _permutation(self, epoch: int) -> np.ndarray:
         return np.random.default_rng((self.seed, 0, epoch)).permutation(len(self.labels))
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py)."""
         n, b = len(self.labels), self.batch_size
-        first = step * b
-        index = np.empty(b, np.int64)
-        for j, k in enumerate(range(first, first + b)):
+        rows = row_range(rows, b)
+        index = np.empty(len(rows), np.int64)
+        for j, i in enumerate(rows):
+            k = step * b + i  # sample k of the run
             index[j] = self._permutation(k // n)[k % n]
         levels = self.levels[index]
-        if self.max_shift:
-            levels = self._shift(levels, np.random.default_rng((self.seed, 1, step)))
+        pick = np.asarray(rows)
+        if self.max_shift:  # offsets drawn for the whole batch, then this part's taken
+            offsets = np.random.default_rng((self.seed, 1, step)).integers(
+                0, 2 * self.max_shift + 1, size=(b, 2))
+            levels = self._shift(levels, offsets[pick])
         if self.random_flip:
             flip = np.random.default_rng((self.seed, 3, step)).integers(0, 2, b).astype(bool)
-            levels = np.where(flip.reshape((-1,) + (1,) * (levels.ndim - 1)),
+            levels = np.where(flip[pick].reshape((-1,) + (1,) * (levels.ndim - 1)),
                               levels[:, :, ::-1], levels)
         return to_batch(levels, self.labels[index], self.max_level)
 
@@ -98,12 +105,13 @@ class DigitsTrainSource:
         (the real training split that FID/KID compare samples with)."""
         return to_batch(self.levels, self.labels, self.max_level)["image"]
 
-    def _shift(self, levels: np.ndarray, rng) -> np.ndarray:
+    def _shift(self, levels: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Each image translated by its (dy, dx) in 0..2m of `offsets`, zero fill."""
         m = self.max_shift
         padded = np.pad(levels, ((0, 0), (m, m), (m, m)) + ((0, 0),) * (levels.ndim - 3))
         size = levels.shape[1]
         out = np.empty_like(levels)
-        for i, (dy, dx) in enumerate(rng.integers(0, 2 * m + 1, size=(len(levels), 2))):
+        for i, (dy, dx) in enumerate(offsets):
             out[i] = padded[i, dy:dy + size, dx:dx + size]
         return out
 

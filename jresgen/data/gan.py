@@ -11,8 +11,9 @@ class StackedDraws:
         self.source, self.n = source, n
         self.batch_size = source.batch_size
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
-        draws = [self.source.batch(step * self.n + i) for i in range(self.n)]
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s batch, or its `rows` (jresgen/data/rows.py) of each draw."""
+        draws = [self.source.batch(step * self.n + i, rows) for i in range(self.n)]
         return {k: np.stack([d[k] for d in draws], axis=1) for k in draws[0]}
 
     def __getattr__(self, name):  # e.g. all_images() for the FID scorer

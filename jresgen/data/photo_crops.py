@@ -9,6 +9,9 @@ Batches: {"image": float32 [B, p, p, 3] in [0, 1]}, a pure function of (seed, st
 """
 import numpy as np
 
+from jresgen.data.rows import row_range
+from jresgen.data.sr import dihedral
+
 
 class PhotoCropSource:
     """Global batches of `batch_size` random `patch_size` crops, each from a uniformly chosen
@@ -23,23 +26,21 @@ class PhotoCropSource:
         self.images = [np.asarray(im, np.float32) for im in images.values()]
         self.patch, self.batch_size, self.seed = patch_size, batch_size, seed
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py): every sample's
+        numbers are drawn in order from one generator, only the asked rows are cropped."""
+        rows = row_range(rows, self.batch_size)
         rng = np.random.default_rng((self.seed, step))
         p = self.patch
-        out = np.empty((self.batch_size, p, p, 3), np.float32)
-        for i in range(self.batch_size):
+        out = np.empty((len(rows), p, p, 3), np.float32)
+        where = {i: j for j, i in enumerate(rows)}
+        for i in range(max(rows, default=-1) + 1):
             image = self.images[rng.integers(len(self.images))]
             h, w = image.shape[:2]
             y, x = rng.integers(h - p + 1), rng.integers(w - p + 1)
-            crop = image[y:y + p, x:x + p]
-            flip_h, flip_v, transpose = rng.integers(2, size=3)
-            if flip_h:
-                crop = crop[:, ::-1]
-            if flip_v:
-                crop = crop[::-1]
-            if transpose:
-                crop = crop.transpose(1, 0, 2)
-            out[i] = crop
+            flips = rng.integers(2, size=3)
+            if i in where:
+                out[where[i]] = dihedral(image[y:y + p, x:x + p], *flips)
         return {"image": out}
 
 

@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from jresgen.data.degradation import DEGRADATIONS, RandomDegradation
 from jresgen.data.resize import degrade, mod_crop
+from jresgen.data.rows import row_range
 
 
 @dataclass(frozen=True)
@@ -67,19 +68,25 @@ class SRTrainSource:
         self.pairs, self.scale, self.patch = pairs, scale, patch_size
         self.batch_size, self.seed = batch_size, seed
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py). One generator
+        draws every sample's numbers in order, so rows before the asked ones are drawn (a few
+        integers each) but not cropped."""
+        rows = row_range(rows, self.batch_size)
         rng = np.random.default_rng((self.seed, step))
         p, s = self.patch, self.scale
-        lrs = np.empty((self.batch_size, p, p, 3), np.float32)
-        hrs = np.empty((self.batch_size, p * s, p * s, 3), np.float32)
-        for i in range(self.batch_size):
+        lrs = np.empty((len(rows), p, p, 3), np.float32)
+        hrs = np.empty((len(rows), p * s, p * s, 3), np.float32)
+        out = {i: j for j, i in enumerate(rows)}
+        for i in range(max(rows, default=-1) + 1):
             pair = self.pairs[rng.integers(len(self.pairs))]
             h, w = pair.lr.shape[:2]
             y, x = rng.integers(h - p + 1), rng.integers(w - p + 1)
-            lr = pair.lr[y:y + p, x:x + p]
-            hr = pair.hr[y * s:(y + p) * s, x * s:(x + p) * s]
             flips = rng.integers(2, size=3)
-            lrs[i], hrs[i] = dihedral(lr, *flips), dihedral(hr, *flips)
+            if i in out:
+                lr = pair.lr[y:y + p, x:x + p]
+                hr = pair.hr[y * s:(y + p) * s, x * s:(x + p) * s]
+                lrs[out[i]], hrs[out[i]] = dihedral(lr, *flips), dihedral(hr, *flips)
         return {"lr": lrs, "hr": hrs}
 
 
@@ -118,10 +125,12 @@ class DegradingTrainSource:
         lr = self.degradation(hr, rng)
         return lr[m:m + p, m:m + p], hr[m * s:(m + p) * s, m * s:(m + p) * s]
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py): only those
+        samples are cropped and degraded."""
         # Tiny matrix products: BLAS threads only contend with XLA's for the same cores.
         with threadpool_limits(1):
-            samples = [self.sample(step, i) for i in range(self.batch_size)]
+            samples = [self.sample(step, i) for i in row_range(rows, self.batch_size)]
         return {"lr": np.stack([lr for lr, _ in samples]),
                 "hr": np.stack([hr for _, hr in samples])}
 

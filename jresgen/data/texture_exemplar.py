@@ -9,14 +9,17 @@ Evaluation data: {"exemplar": float32 [H, W, 3] in [0, 1], "grayscale": bool}.
 """
 import numpy as np
 
+from jresgen.data.rows import row_range
+
 
 class SampleIndexSource:
     def __init__(self, batch_size: int):
         self.batch_size = batch_size
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
-        start = step * self.batch_size
-        return {"index": np.arange(start, start + self.batch_size, dtype=np.int32)}
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py)."""
+        index = step * self.batch_size + np.asarray(row_range(rows, self.batch_size))
+        return {"index": index.astype(np.int32)}
 
 
 def build_texture_exemplar(config):

@@ -11,6 +11,7 @@ Batches: {"image": float32 [B, P, P, C] in [0, 1]}, C = 1 for a grayscale exempl
 import numpy as np
 
 from jresgen.data.exemplars import load_exemplar
+from jresgen.data.rows import row_range
 
 
 def prepare_exemplar(name: str, scale: float) -> np.ndarray:
@@ -33,7 +34,9 @@ class TexturePatchSource:
         self.exemplar, self.patch_size = exemplar, patch_size
         self.batch_size, self.seed = batch_size, seed
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py): positions and
+        transforms are drawn for the whole batch, patches cut for the asked rows."""
         rng = np.random.default_rng((self.seed, 2, step))
         p = self.patch_size
         h, w = self.exemplar.shape[:2]
@@ -41,9 +44,9 @@ class TexturePatchSource:
         xs = rng.integers(0, w - p + 1, self.batch_size)
         turns, flips = rng.integers(0, 4, self.batch_size), rng.integers(0, 2, self.batch_size)
         patches = []
-        for y, x, t, f in zip(ys, xs, turns, flips):
-            patch = np.rot90(self.exemplar[y:y + p, x:x + p], t)
-            patches.append(patch[:, ::-1] if f else patch)
+        for i in row_range(rows, self.batch_size):
+            patch = np.rot90(self.exemplar[ys[i]:ys[i] + p, xs[i]:xs[i] + p], turns[i])
+            patches.append(patch[:, ::-1] if flips[i] else patch)
         return {"image": np.ascontiguousarray(np.stack(patches), np.float32)}
 
 

@@ -19,6 +19,7 @@ Evaluation data: SRPairs of whole validation images (TFDS's LR, not jresgen's bi
 """
 import numpy as np
 
+from jresgen.data.rows import row_range
 from jresgen.data.sr import SRPair, dihedral
 from jresgen.data.tfds_records import Records, epoch_index, open_split
 
@@ -55,10 +56,13 @@ class DIV2KTrainSource:
         return (dihedral(lr[y:y + p, x:x + p], *flips),
                 dihedral(hr[y * s:(y + p) * s, x * s:(x + p) * s], *flips))
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
-        k = step * self.batch_size + np.arange(self.batch_size)
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py): only their
+        pairs are read and decoded."""
+        rows = row_range(rows, self.batch_size)
+        k = step * self.batch_size + np.asarray(rows)  # the run's sample numbers
         index = epoch_index(self.seed, len(self.records), k)
-        samples = self.records.map(lambda a: self._sample(step, *a), list(enumerate(index)))
+        samples = self.records.map(lambda a: self._sample(step, *a), list(zip(rows, index)))
         return {"lr": np.stack([lr for lr, _ in samples]).astype(np.float32) / 255.0,
                 "hr": np.stack([hr for _, hr in samples]).astype(np.float32) / 255.0}
 

@@ -20,6 +20,7 @@ image}, the reference of the texture GAN's Gram distance.
 import numpy as np
 
 from jresgen.data import image_transforms as T
+from jresgen.data.rows import row_range
 from jresgen.data.tfds_records import Records, epoch_index, open_split
 from jresgen.errors import UserError
 
@@ -40,10 +41,13 @@ class DTDPatchSource:
         patch = np.rot90(image[y:y + p, x:x + p], rng.integers(4))
         return patch[:, ::-1] if rng.integers(2) else patch
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
-        k = step * self.batch_size + np.arange(self.batch_size)
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py): only their
+        images are read and decoded (once: they are kept)."""
+        rows = row_range(rows, self.batch_size)
+        k = step * self.batch_size + np.asarray(rows)
         index = self.indices[epoch_index(self.seed, len(self.indices), k)]
-        patches = self.records.map(lambda a: self._patch(step, *a), list(enumerate(index)))
+        patches = self.records.map(lambda a: self._patch(step, *a), list(zip(rows, index)))
         return {"image": np.stack(patches).astype(np.float32) / 255.0}
 
 
@@ -59,17 +63,21 @@ def _class_indices(split, wanted: str) -> np.ndarray:
     return np.asarray([i for i in range(len(split)) if int(split[i]["label"]) == label])
 
 
+def scaled(image: np.ndarray, patch: int, scale: float) -> np.ndarray:
+    """uint8 [H, W, 3] resized by `scale`, but never smaller than the patch: small and odd
+    images still give whole patches."""
+    h, w = image.shape[:2]
+    f = max(scale, patch / min(h, w))
+    return T.resize(image, max(patch, round(h * f)), max(patch, round(w * f)))
+
+
 def build_dtd(config):
     """(DTDPatchSource, {"exemplar": float32 [H, W, 3]}) for data.name = "dtd"."""
     d = config.data
     p, scale = d.patch_size, d.get("image_scale", 1.0)
 
     def make(example, _):
-        image = T.as_channels(np.asarray(example["image"]), 3)
-        h, w = image.shape[:2]
-        # Never smaller than the patch: mock and odd images still give whole patches.
-        f = max(scale, p / min(h, w))
-        return T.resize(image, max(p, round(h * f)), max(p, round(w * f)))
+        return scaled(T.as_channels(np.asarray(example["image"]), 3), p, scale)
     split = open_split(d.get("tfds_name", "") or "dtd", d.get("train_split", "") or "train",
                        d.get("data_dir", ""))
     indices = _class_indices(split, d.get("dtd_class", ""))

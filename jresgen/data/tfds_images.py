@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jresgen.data import image_transforms as T
+from jresgen.data.rows import row_range
 from jresgen.data.tfds_records import Records, epoch_index, open_split
 
 
@@ -62,11 +63,13 @@ class TFDSImageSource:
             image = image[:, ::-1]
         return image, label
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
-        k = step * self.batch_size + np.arange(self.batch_size)
+    def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
+        """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py): only their
+        examples are read and decoded."""
+        rows = row_range(rows, self.batch_size)
+        k = step * self.batch_size + np.asarray(rows)  # the run's sample numbers
         index = epoch_index(self.seed, len(self.records), k)
-        examples = self.records.map(lambda a: self._example(step, *a),
-                                    list(enumerate(index)))
+        examples = self.records.map(lambda a: self._example(step, *a), list(zip(rows, index)))
         return _to_batch(examples, self.labelled)
 
     def all_images(self) -> np.ndarray:

@@ -11,9 +11,10 @@
 - anywhere else nothing: one process, as before (`jax.distributed` is never started on a
   plain machine).
 
-What the processes share: every process computes the same global batch (a pure function of
-seed and step) and feeds only its rows (`jresgen.train.parallel.process_rows`); process 0 alone
-writes files and prints progress (`is_main`); checkpoints are collective (orbax).
+What the processes share: the global batch is a pure function of seed and step, and each
+process builds and feeds only its rows of it (`jresgen.train.parallel.process_slice`,
+`source.batch(step, rows)`); process 0 alone writes files and prints progress (`is_main`);
+checkpoints are collective (orbax).
 """
 import os
 import sys

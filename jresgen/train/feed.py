@@ -32,7 +32,8 @@ def device_batches(run, strategy, start: int, stop: int, prefetch: int = 0):
       cores the step computes on.
     benchmarks/input_share.py measures both, source by source.
     """
-    make = lambda step: strategy.shard(run.batch(step))  # noqa: E731
+    # Each process builds only its rows of the global batch (`run.batch`).
+    make = lambda step: strategy.shard_local(run.batch(step))  # noqa: E731
     if prefetch <= 0:
         return (make(step) for step in range(start, stop))
     return _Prefetched(make, range(start, stop), prefetch)

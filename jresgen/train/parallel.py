@@ -15,9 +15,10 @@ the task's means over the global batch are already global.
 
 Both see the same global batch, so N devices and one device give the same parameters.
 
-Several processes (jresgen/train/distributed.py): every process computes the same global batch
-and `shard` keeps only its rows (`process_rows`: both strategies lay the devices out process by
-process, so process k owns the k-th of P equal blocks). "pmap" maps over each process's local
+Several processes (jresgen/train/distributed.py): process k feeds the k-th of P equal blocks of
+each global batch (`process_slice`: both strategies lay the devices out process by process). The
+loop's input builds only those rows (`source.batch(step, rows)`, jresgen/data/rows.py) and hands
+them to `shard_local`; `shard` takes a whole global batch and keeps the rows itself. "pmap" maps over each process's local
 devices and its `pmean` runs over the devices of all processes; "jit" builds one mesh over all
 of them. With one process, `devices` picks a subset (tests, benchmarks); with several, each
 process uses all its local devices.
@@ -48,18 +49,22 @@ def all_devices(local=None) -> list:
     return [d for p in range(jax.process_count()) for d in jax.local_devices(process_index=p)]
 
 
-def process_rows(batch):
-    """This process's rows of a global batch (axis 0): the k-th of P equal blocks, the rows its
-    devices hold in both strategies' layout. The whole batch when there is one process."""
+def process_slice(batch_size: int) -> slice | None:
+    """This process's rows of a global batch of `batch_size` (axis 0): the k-th of P equal
+    blocks, the rows its devices hold in both strategies' layout; None (every row) when there
+    is one process. A train source builds only these (`source.batch(step, rows)`)."""
     count = jax.process_count()
     if count == 1:
-        return batch
-    k = jax.process_index()
+        return None
+    n, k = batch_size // count, jax.process_index()
+    return slice(k * n, (k + 1) * n)
 
-    def rows(x):
-        n = x.shape[0] // count
-        return x[k * n:(k + 1) * n]
-    return jax.tree.map(rows, batch)
+
+def process_rows(batch):
+    """This process's rows (`process_slice`) of a global batch already built whole."""
+    if jax.process_count() == 1:
+        return batch
+    return jax.tree.map(lambda x: x[process_slice(x.shape[0])], batch)
 
 
 class PmapStrategy:
@@ -136,9 +141,14 @@ class PmapStrategy:
 
     def shard(self, batch):
         """The global batch -> this process's rows as [local devices, per device, ...]."""
+        return self.shard_local(process_rows(batch))
+
+    def shard_local(self, rows):
+        """This process's rows of a global batch (`process_slice`; the whole batch when one
+        process) -> [local devices, per device, ...] on them."""
         n = len(self.devices)
         per_device = jax.tree.map(lambda x: np.reshape(x, (n, x.shape[0] // n, *x.shape[1:])),
-                                  process_rows(batch))
+                                  rows)
         return jax.device_put(per_device, self.stacked)
 
     def compile(self, step_fn):
@@ -201,10 +211,16 @@ class JitStrategy:
 
     def shard(self, batch):
         """The global batch -> a global array of which this process supplies its rows."""
+        return self.shard_local(process_rows(batch))
+
+    def shard_local(self, rows):
+        """This process's rows of a global batch (`process_slice`; the whole batch when one
+        process) -> the global array (P equal blocks, this process's its own)."""
+        count = jax.process_count()
         return jax.tree.map(
-            lambda x, rows: jax.make_array_from_process_local_data(
-                self.batch_sharding, rows, global_shape=x.shape),
-            batch, process_rows(batch))
+            lambda x: jax.make_array_from_process_local_data(
+                self.batch_sharding, x, global_shape=(x.shape[0] * count, *x.shape[1:])),
+            rows)
 
     def compile(self, step_fn):
         return jax.jit(step_fn, in_shardings=(self.replicated, self.batch_sharding),

@@ -17,6 +17,7 @@ from jresgen import data as datasets
 from jresgen.errors import UserError
 from jresgen.train import sweep as sweeps
 from jresgen.train.optim import make_optimizer
+from jresgen.train.parallel import process_slice
 from jresgen.train.writer import MetricWriter
 
 VARIANTS_DIR = "variants"
@@ -75,7 +76,12 @@ class SingleRun:
         return self.sources[0].batch(0)
 
     def batch(self, step: int):
-        return self.sources[0].batch(step)
+        """This process's rows of step's global batch (`process_slice`; all of them when one
+        process), built alone: what `strategy.shard_local` takes."""
+        return self.sources[0].batch(step, self.rows())
+
+    def rows(self):
+        return process_slice(self.sources[0].batch_size)
 
     def check(self, example) -> None:
         pass
@@ -137,7 +143,7 @@ class SweepRun(SingleRun):
         self.eval_data = eval_data * (len(self.configs) // len(eval_data))
 
     def batch(self, step: int):
-        return self.sweep.batches(self.sources, step)
+        return self.sweep.batches(self.sources, step, self.rows())
 
     def check(self, example) -> None:
         shapes = {tuple((k, v.shape) for k, v in s.batch(0).items()) for s in self.sources}

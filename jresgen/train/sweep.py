@@ -292,11 +292,12 @@ class Sweep:
 
     # --- host side ---
 
-    def batches(self, sources, step):
-        """The step's batch: one shared, or the variants' stacked on axis 1."""
+    def batches(self, sources, step, rows=None):
+        """The step's batch (or its `rows`, jresgen/data/rows.py): one shared, or the
+        variants' stacked on axis 1."""
         if self.batch_axis is None:
-            return sources[0].batch(step)
-        each = [s.batch(step) for s in sources]
+            return sources[0].batch(step, rows)
+        each = [s.batch(step, rows) for s in sources]
         return {k: np.stack([b[k] for b in each], axis=1) for k in each[0]}
 
     def variant_state(self, sstate, k: int, template):
