@@ -18,6 +18,7 @@ import functools
 import jax
 import numpy as np
 
+from jresgen.data import image_transforms as T
 from jresgen.data.rows import row_range
 
 LEVELS = 17  # intensities 0..16 in sklearn's digits
@@ -93,27 +94,16 @@ class DigitsTrainSource:
         if self.max_shift:  # offsets drawn for the whole batch, then this part's taken
             offsets = np.random.default_rng((self.seed, 1, step)).integers(
                 0, 2 * self.max_shift + 1, size=(b, 2))
-            levels = self._shift(levels, offsets[pick])
+            levels = T.pad_crop(levels, self.max_shift, offsets[pick])
         if self.random_flip:
-            flip = np.random.default_rng((self.seed, 3, step)).integers(0, 2, b).astype(bool)
-            levels = np.where(flip[pick].reshape((-1,) + (1,) * (levels.ndim - 1)),
-                              levels[:, :, ::-1], levels)
+            mirrored = np.random.default_rng((self.seed, 3, step)).integers(0, 2, b).astype(bool)
+            levels = T.flip(levels, mirrored[pick])
         return to_batch(levels, self.labels[index], self.max_level)
 
     def all_images(self) -> np.ndarray:
         """Every training image once, unaugmented, in storage order: float32 [N, S, S, 1]
         (the real training split that FID/KID compare samples with)."""
         return to_batch(self.levels, self.labels, self.max_level)["image"]
-
-    def _shift(self, levels: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """Each image translated by its (dy, dx) in 0..2m of `offsets`, zero fill."""
-        m = self.max_shift
-        padded = np.pad(levels, ((0, 0), (m, m), (m, m)) + ((0, 0),) * (levels.ndim - 3))
-        size = levels.shape[1]
-        out = np.empty_like(levels)
-        for i, (dy, dx) in enumerate(offsets):
-            out[i] = padded[i, dy:dy + size, dx:dx + size]
-        return out
 
 
 def build_digits(config):

@@ -69,15 +69,18 @@ def random_resized_crop(image: np.ndarray, size: int, rng, area=(0.08, 1.0),
     return fit(image, size)
 
 
-def pad_crop(image: np.ndarray, pad: int, rng) -> np.ndarray:
-    """Zero-pad by `pad` pixels and crop back to the size at a random offset (He et al.'s
-    CIFAR augmentation)."""
-    h, w = image.shape[:2]
-    y, x = rng.integers(2 * pad + 1), rng.integers(2 * pad + 1)
-    # The window of the padded image at (y, x), copied straight into zeros: np.pad of the
-    # whole image took ~10x longer, per example, on the input path.
-    dy, dx = y - pad, x - pad
-    out = np.zeros_like(image)
-    out[max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)] = \
-        image[max(0, dy):h - max(0, -dy), max(0, dx):w - max(0, -dx)]
-    return out
+def pad_crop(images: np.ndarray, pad: int, offsets: np.ndarray) -> np.ndarray:
+    """Each image of a batch [B, H, W, ...] zero-padded by `pad` pixels and cropped back to its
+    size at its offset (dy, dx) in 0..2*pad (`offsets` [B, 2]): He et al.'s CIFAR augmentation,
+    for the whole batch in one gather (a Python loop over examples cost more than the copy)."""
+    b, h, w = images.shape[:3]
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad)) + ((0, 0),) * (images.ndim - 3))
+    ys = offsets[:, :1] + np.arange(h)  # [B, H]: the rows each image keeps
+    xs = offsets[:, 1:] + np.arange(w)
+    return padded[np.arange(b)[:, None, None], ys[:, :, None], xs[:, None, :]]
+
+
+def flip(images: np.ndarray, mirrored: np.ndarray) -> np.ndarray:
+    """The images of a batch [B, H, W, ...] where `mirrored` [B] is true, mirrored left-right."""
+    where = mirrored.reshape((-1,) + (1,) * (images.ndim - 1))
+    return np.where(where, images[:, :, ::-1], images)

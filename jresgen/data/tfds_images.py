@@ -42,60 +42,89 @@ LAYOUTS = {"mnist": Layout("mnist", "train", "test", 1),
            "cifar10": Layout("cifar10", "train", "test", 3),
            "celeb_a": Layout("celeb_a", "train", "validation", 3, labelled=False),
            "imagenette": Layout("imagenette/320px-v2", "train", "validation", 3)}
-_AUGMENT_TAG = 3
+_AUGMENT_TAG, _PAD_CROP_TAG, _FLIP_TAG = 3, 4, 5  # generator seeds (seed, TAG, step[, i])
+
+
+@dataclass(frozen=True)
+class Transform:
+    """The data.* keys the per-example path reads, read once: ml_collections' `get` of an
+    absent key builds a did-you-mean message with difflib, which was half of a CIFAR batch's
+    time when it ran per example."""
+    image_size: int
+    center_crop: int = 0
+    crop_fraction: float = 1.0
+    random_resized_crop: bool = False
+    pad_crop: int = 0
+    random_flip: bool = False
+
+    @classmethod
+    def of(cls, d) -> "Transform":
+        return cls(d.image_size, d.get("center_crop", 0), d.get("crop_fraction", 1.0),
+                   bool(d.get("random_resized_crop", False)), d.get("pad_crop", 0),
+                   bool(d.get("random_flip", False)))
 
 
 class TFDSImageSource:
     def __init__(self, records: Records, data, batch_size: int, seed: int, labelled: bool):
-        self.records, self.data, self.labelled = records, data, labelled
+        self.records, self.transform, self.labelled = records, Transform.of(data), labelled
         self.batch_size, self.seed = batch_size, seed
 
-    def _example(self, step: int, i: int, index: int):
+    def _image(self, step: int, i: int, index: int):
+        """Sample i's decoded image at the output size, and its label (random-resized crops
+        draw from a generator of their own per sample: (seed, step, i))."""
         image, label = self.records.get(index)
-        d, rng = self.data, np.random.default_rng((self.seed, _AUGMENT_TAG, step, i))
-        if d.get("random_resized_crop", False):
-            image = T.random_resized_crop(_center(image, d), d.image_size, rng)
-        else:
-            image = prepare(image, d)
-        if d.get("pad_crop", 0):
-            image = T.pad_crop(image, d.pad_crop, rng)
-        if d.get("random_flip", False) and rng.integers(2):
-            image = image[:, ::-1]
-        return image, label
+        t = self.transform
+        if t.random_resized_crop:
+            rng = np.random.default_rng((self.seed, _AUGMENT_TAG, step, i))
+            return T.random_resized_crop(_center(image, t), t.image_size, rng), label
+        return prepare(image, t), label
 
     def batch(self, step: int, rows=None) -> dict[str, np.ndarray]:
         """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py): only their
-        examples are read and decoded."""
+        examples are read and decoded. Pad-and-crop offsets and flips are drawn for the whole
+        batch from (seed, step) and applied to the batch at once."""
         rows = row_range(rows, self.batch_size)
-        k = step * self.batch_size + np.asarray(rows)  # the run's sample numbers
-        index = epoch_index(self.seed, len(self.records), k)
-        examples = self.records.map(lambda a: self._example(step, *a), list(zip(rows, index)))
-        return _to_batch(examples, self.labelled)
+        pick, t = np.asarray(rows), self.transform
+        index = epoch_index(self.seed, len(self.records), step * self.batch_size + pick)
+        examples = self.records.map(lambda a: self._image(step, *a), list(zip(rows, index)))
+        images = np.stack([image for image, _ in examples])
+        if t.pad_crop:
+            offsets = np.random.default_rng((self.seed, _PAD_CROP_TAG, step)).integers(
+                0, 2 * t.pad_crop + 1, size=(self.batch_size, 2))
+            images = T.pad_crop(images, t.pad_crop, offsets[pick])
+        if t.random_flip:
+            mirrored = np.random.default_rng((self.seed, _FLIP_TAG, step)).integers(
+                0, 2, self.batch_size).astype(bool)
+            images = T.flip(images, mirrored[pick])
+        return _to_batch(examples, self.labelled, images)
 
     def all_images(self) -> np.ndarray:
         """Every training image once, unaugmented, in storage order: float32 [N, S, S, C]
         (the real split FID/KID compare samples with)."""
-        return _to_batch(split_examples(self.records, self.data), False)["image"]
+        return _to_batch(split_examples(self.records, self.transform), False)["image"]
 
 
-def _center(image, d):
-    return T.center_crop(image, d.center_crop) if d.get("center_crop", 0) else image
+def _center(image, t: Transform):
+    return T.center_crop(image, t.center_crop) if t.center_crop else image
 
 
-def prepare(image: np.ndarray, d) -> np.ndarray:
+def prepare(image: np.ndarray, t: Transform) -> np.ndarray:
     """The unaugmented image: optional centre crop, then fitted to image_size."""
-    return T.fit(_center(image, d), d.image_size, d.get("crop_fraction", 1.0))
+    return T.fit(_center(image, t), t.image_size, t.crop_fraction)
 
 
-def split_examples(records: Records, d, n: int = 0) -> list:
+def split_examples(records: Records, t: Transform, n: int = 0) -> list:
     """(prepared image, label) of the first n examples (0: all), in storage order."""
-    count = min(n, len(records)) if n else len(records)
-    return records.map(lambda i: (prepare(records.get(i)[0], d), records.get(i)[1]),
-                       range(count))
+    def example(i):
+        image, label = records.get(i)
+        return prepare(image, t), label
+    return records.map(example, range(min(n, len(records)) if n else len(records)))
 
 
-def _to_batch(examples, labelled: bool) -> dict[str, np.ndarray]:
-    batch = {"image": np.stack([im for im, _ in examples]).astype(np.float32) / 255.0}
+def _to_batch(examples, labelled: bool, images=None) -> dict[str, np.ndarray]:
+    """The batch of (uint8 image, label) examples; `images`: their images already stacked."""
+    images = np.stack([im for im, _ in examples]) if images is None else images
+    batch = {"image": images.astype(np.float32) / 255.0}
     if labelled:
         batch["label"] = np.asarray([lb for _, lb in examples], np.int32)
     return batch
@@ -126,5 +155,5 @@ def build_tfds_images(config):
     if config.task == "gan":
         return source, {}
     test = open_records(d, layout.eval_split, layout)
-    examples = split_examples(test, d, d.get("eval_examples", 0))
+    examples = split_examples(test, Transform.of(d), d.get("eval_examples", 0))
     return source, _to_batch(examples, layout.labelled)
