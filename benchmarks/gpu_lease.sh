@@ -71,9 +71,9 @@ phase jit ${T_JIT:-60} python3 -m benchmarks.run --device gpu --family sr_x2 res
 phase sweep ${T_SWEEP:-60} python3 -m benchmarks.sweep --config configs/sr_x2.py --variants 8 \
   --vmap-size 1 8
 # the input pipeline's share of the step, with and without the prefetch thread
-phase input ${T_INPUT:-60} python3 -m benchmarks.input_share --steps 20 --rounds 2 \
-  --case "sr_x2 embedded photos" "sr_x2 image folder" "classifier_digits embedded" \
-  "resnet20_cifar10 tfds (mock)" --out "$WORK/gpu_input_share${TAG}.json"
+phase input ${T_INPUT:-120} python3 -m benchmarks.input_share --steps 20 --rounds 2 \
+  --case "sr_x2 embedded photos" "resnet20_cifar10 tfds (ArrayRecord)" "sr_x2 image folder" \
+  "classifier_digits embedded" --out "$WORK/gpu_input_share${TAG}.json"
 # issue 9: does the brick texture net close its bricks given an accelerator's steps? (not a
 # benchmark: a longer training of configs/texture_net_brick.py and a 512x512 sample back)
 JRESGEN=(python3 -c "import sys; from jresgen.cli import main; sys.exit(main())")
