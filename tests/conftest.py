@@ -111,10 +111,10 @@ def interrupt_at_step(patch, step: int) -> None:
         source, eval_data = build(config)
         batch = source.batch
 
-        def batch_with_interrupt(i):
+        def batch_with_interrupt(i, rows=None):
             if i == step:
                 os.kill(os.getpid(), signal.SIGINT)
-            return batch(i)
+            return batch(i, rows)
         source.batch = batch_with_interrupt
         return source, eval_data
     patch.setattr(datasets, "build", build_with_interrupt)
