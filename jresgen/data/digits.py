@@ -90,14 +90,8 @@ class DigitsTrainSource:
             k = step * b + i  # sample k of the run
             index[j] = self._permutation(k // n)[k % n]
         levels = self.levels[index]
-        pick = np.asarray(rows)
-        if self.max_shift:  # offsets drawn for the whole batch, then this part's taken
-            offsets = np.random.default_rng((self.seed, 1, step)).integers(
-                0, 2 * self.max_shift + 1, size=(b, 2))
-            levels = T.pad_crop(levels, self.max_shift, offsets[pick])
-        if self.random_flip:
-            mirrored = np.random.default_rng((self.seed, 3, step)).integers(0, 2, b).astype(bool)
-            levels = T.flip(levels, mirrored[pick])
+        levels = T.random_pad_crop_flip(levels, rows, b, self.max_shift, self.random_flip,
+                                        (self.seed, 1, step), (self.seed, 3, step))
         return to_batch(levels, self.labels[index], self.max_level)
 
     def all_images(self) -> np.ndarray:

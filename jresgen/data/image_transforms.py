@@ -84,3 +84,19 @@ def flip(images: np.ndarray, mirrored: np.ndarray) -> np.ndarray:
     """The images of a batch [B, H, W, ...] where `mirrored` [B] is true, mirrored left-right."""
     where = mirrored.reshape((-1,) + (1,) * (images.ndim - 1))
     return np.where(where, images[:, :, ::-1], images)
+
+
+def random_pad_crop_flip(images: np.ndarray, rows, batch_size: int, pad: int, mirror: bool,
+                         pad_seed, flip_seed) -> np.ndarray:
+    """The `rows` (a row_range) of a global batch, pad-cropped at offsets and mirrored where
+    drawn for the whole batch from generators seeded `pad_seed` and `flip_seed`, so a row's
+    augmentation does not depend on which other rows are built; `pad` 0 / `mirror` False skip
+    that part."""
+    pick = np.asarray(rows)
+    if pad:
+        offsets = np.random.default_rng(pad_seed).integers(0, 2 * pad + 1, size=(batch_size, 2))
+        images = pad_crop(images, pad, offsets[pick])
+    if mirror:
+        mirrored = np.random.default_rng(flip_seed).integers(0, 2, batch_size).astype(bool)
+        images = flip(images, mirrored[pick])
+    return images

@@ -9,7 +9,7 @@ Batches: {"image": float32 [B, p, p, 3] in [0, 1]}, a pure function of (seed, st
 """
 import numpy as np
 
-from jresgen.data.rows import row_range
+from jresgen.data.rows import draw_order, row_range
 from jresgen.data.sr import dihedral
 
 
@@ -33,14 +33,13 @@ class PhotoCropSource:
         rng = np.random.default_rng((self.seed, step))
         p = self.patch
         out = np.empty((len(rows), p, p, 3), np.float32)
-        where = {i: j for j, i in enumerate(rows)}
-        for i in range(max(rows, default=-1) + 1):
+        for _, j in draw_order(rows):
             image = self.images[rng.integers(len(self.images))]
             h, w = image.shape[:2]
             y, x = rng.integers(h - p + 1), rng.integers(w - p + 1)
             flips = rng.integers(2, size=3)
-            if i in where:
-                out[where[i]] = dihedral(image[y:y + p, x:x + p], *flips)
+            if j is not None:
+                out[j] = dihedral(image[y:y + p, x:x + p], *flips)
         return {"image": out}
 
 

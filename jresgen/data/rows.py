@@ -21,3 +21,11 @@ def row_range(rows, batch_size: int) -> range:
     if isinstance(rows, range):
         return range(*slice(rows.start, rows.stop, rows.step).indices(batch_size))
     raise TypeError(f"rows must be None, a slice or a range, got {type(rows).__name__}")
+
+
+def draw_order(rows) -> list[tuple[int, int | None]]:
+    """For a source that draws its samples' numbers in order from one generator: (sample,
+    position in the output or None) for every sample up to the last of `rows` (a row_range),
+    so the samples before an asked one are drawn but only the asked ones are built."""
+    where = {i: j for j, i in enumerate(rows)}
+    return [(i, where.get(i)) for i in range(max(rows, default=-1) + 1)]

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from jresgen.data.degradation import DEGRADATIONS, RandomDegradation
 from jresgen.data.resize import degrade, mod_crop
-from jresgen.data.rows import row_range
+from jresgen.data.rows import draw_order, row_range
 
 
 @dataclass(frozen=True)
@@ -77,16 +77,15 @@ class SRTrainSource:
         p, s = self.patch, self.scale
         lrs = np.empty((len(rows), p, p, 3), np.float32)
         hrs = np.empty((len(rows), p * s, p * s, 3), np.float32)
-        out = {i: j for j, i in enumerate(rows)}
-        for i in range(max(rows, default=-1) + 1):
+        for _, j in draw_order(rows):
             pair = self.pairs[rng.integers(len(self.pairs))]
             h, w = pair.lr.shape[:2]
             y, x = rng.integers(h - p + 1), rng.integers(w - p + 1)
             flips = rng.integers(2, size=3)
-            if i in out:
+            if j is not None:
                 lr = pair.lr[y:y + p, x:x + p]
                 hr = pair.hr[y * s:(y + p) * s, x * s:(x + p) * s]
-                lrs[out[i]], hrs[out[i]] = dihedral(lr, *flips), dihedral(hr, *flips)
+                lrs[j], hrs[j] = dihedral(lr, *flips), dihedral(hr, *flips)
         return {"lr": lrs, "hr": hrs}
 
 

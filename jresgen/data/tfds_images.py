@@ -88,14 +88,9 @@ class TFDSImageSource:
         index = epoch_index(self.seed, len(self.records), step * self.batch_size + pick)
         examples = self.records.map(lambda a: self._image(step, *a), list(zip(rows, index)))
         images = np.stack([image for image, _ in examples])
-        if t.pad_crop:
-            offsets = np.random.default_rng((self.seed, _PAD_CROP_TAG, step)).integers(
-                0, 2 * t.pad_crop + 1, size=(self.batch_size, 2))
-            images = T.pad_crop(images, t.pad_crop, offsets[pick])
-        if t.random_flip:
-            mirrored = np.random.default_rng((self.seed, _FLIP_TAG, step)).integers(
-                0, 2, self.batch_size).astype(bool)
-            images = T.flip(images, mirrored[pick])
+        images = T.random_pad_crop_flip(images, rows, self.batch_size, t.pad_crop,
+                                        t.random_flip, (self.seed, _PAD_CROP_TAG, step),
+                                        (self.seed, _FLIP_TAG, step))
         return _to_batch(examples, self.labelled, images)
 
     def all_images(self) -> np.ndarray:
