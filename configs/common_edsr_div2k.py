@@ -10,7 +10,16 @@ started x3 and x4 from the trained x2 model; these configs train from scratch. j
 reports Y-PSNR and RGB PSNR with `scale` border pixels cropped (BasicSR's protocol) on the first
 `data.valid_examples` validation images (--config.data.valid_examples=0 for all 100), so its
 RGB figure is close to, not the same as, theirs; `eval --images` on Set5/Set14 folders gives
-the papers' Y-PSNR table."""
+the papers' Y-PSNR table.
+
+Without TFDS, on DIV2K's folders as downloaded (HR only; the LR made by `data.degradation`, or
+`data.train_lr_dir` with the LR files renamed to the HR names):
+
+    jresgen train --config configs/edsr_baseline_div2k_x2.py --workdir runs/edsr_x2 \
+        --config.data.source=folder --config.data.train_dir=DIV2K/DIV2K_train_HR \
+        --config.data.valid_dir=DIV2K/DIV2K_valid_HR
+"""
+from common_sr import sr_folder_keys
 from common_tfds import tfds_data, tiny_tfds
 from edsr_baseline_x2 import get_config as edsr_baseline
 
@@ -22,7 +31,10 @@ def edsr_baseline_div2k(scale: int, variant=None):
         "div2k",
         patch_size=48,  # LR pixels (EDSR's 48x48 LR patches at every scale)
         valid_examples=10,  # EDSR's validation during training: DIV2K 0801-0810
-        cache_images=True)  # every decoded pair kept: ~8 GB of host memory at x2
+        cache_images=True,  # every decoded pair kept: ~8 GB of host memory at x2
+        # data.source=folder: DIV2K's own folders instead of TFDS (jresgen/data/sr_folders.py),
+        # e.g. train_dir=DIV2K_train_HR, valid_dir=DIV2K_valid_HR; the TFDS keys are not read
+        **sr_folder_keys())
     if variant == "tiny":
         config.total_steps, config.batch_size = 4, 4
         config.log_every, config.eval_every, config.checkpoint_every = 1, 0, 2

@@ -23,20 +23,27 @@ def sr_config(scale: int, num_blocks: int, features: int) -> ml_collections.Conf
         # "embedded": the photos in scikit-image; "folder": the user's image folders below
         # (jresgen/data/sr_folders.py: DIV2K's layout; every image is held in memory).
         source="embedded",
+        patch_size=48,  # LR pixels; HR crops are patch_size * scale
+        train_images=(),  # embedded source: () = the default split, see jresgen/data/photos.py
+        **sr_folder_keys()))
+    # LR tile size, overlap and tiles per batch used by eval and upscale: bounds memory.
+    config.tiling = ml_collections.ConfigDict(dict(tile=128, overlap=16, tile_batch=4))
+    return config
+
+
+def sr_folder_keys() -> dict:
+    """The keys of `data.source = "folder"` (the user's HR folders, DIV2K's layout) and of how
+    LR inputs are made from HR images; shared by the embedded-photo and the DIV2K configs."""
+    return dict(
         train_dir="",  # HR training images (folder source)
         train_lr_dir="",  # their LR images, same file names; "": made by `degradation`
         valid_dir="",  # HR validation images; "": the built-in photos of `valid_images`
-        patch_size=48,  # LR pixels; HR crops are patch_size * scale
-        train_images=(),  # embedded source: () = the default split, see jresgen/data/photos.py
-        valid_images=(),
+        valid_images=(),  # () = the default validation photos, see jresgen/data/photos.py
         # How LR inputs are made (jresgen/data/degradation.py): "bicubic", the papers'
         # protocol, or "random", Real-ESRGAN-style blur/resize/noise/JPEG drawn per sample
         # from the ranges in `random` (also the eval panel's "random" entry).
         degradation="bicubic",
-        random=ml_collections.ConfigDict(dict(RANDOM_DEFAULTS))))
-    # LR tile size, overlap and tiles per batch used by eval and upscale: bounds memory.
-    config.tiling = ml_collections.ConfigDict(dict(tile=128, overlap=16, tile_batch=4))
-    return config
+        random=ml_collections.ConfigDict(dict(RANDOM_DEFAULTS)))
 
 
 def tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

@@ -193,3 +193,39 @@ def test_bad_training_folders_get_one_line(tmp_path, capsys, files, overrides, m
     argv = ["train", "--config", TINY, "--workdir", str(tmp_path / "run")]
     argv += [f"--config.{o.replace('{tmp}', str(tmp_path))}" for o in overrides]
     one_line_error(capsys, argv, match)
+
+
+DIV2K_TINY = f"{CONFIGS / 'edsr_baseline_div2k_x2.py'}:tiny"
+
+
+def test_div2k_config_trains_on_div2k_folders_without_tfds(tmp_path):
+    # DIV2K as downloaded (DIV2K_train_HR/, DIV2K_valid_HR/): the EDSR recipe with no TFDS
+    crops = _crops()
+    train = _write(tmp_path / "DIV2K_train_HR", crops)
+    valid = _write(tmp_path / "DIV2K_valid_HR", {"0801.png": load_photo("coffee")[:48, :40]})
+    from jresgen.config import load_config
+    config = load_config(DIV2K_TINY)
+    config.data.source, config.data.train_dir = "folder", str(train)
+    source, _ = datasets.build(config)
+    embedded, _ = datasets.build(tiny_sr_config(
+        data__source="folder", data__train_dir=train, batch_size=config.batch_size,
+        data__patch_size=config.data.patch_size))
+    for key in ("lr", "hr"):  # the SR folder source itself, not a copy of it
+        np.testing.assert_array_equal(source.batch(1)[key], embedded.batch(1)[key])
+    workdir = tmp_path / "run"
+    assert main(["train", "--config", DIV2K_TINY, "--workdir", str(workdir),
+                 "--config.data.source=folder", f"--config.data.train_dir={train}",
+                 f"--config.data.valid_dir={valid}", "--config.total_steps=2"]) == 0
+    assert (workdir / "samples" / "0801.png.png").exists()
+
+
+@pytest.mark.parametrize("overrides,match", [
+    (["data.source=disk"], "data.source must be one of tfds, folder"),
+    (["data.train_dir={tmp}"], "read only with data.source=folder"),
+    (["data.degradation=random"], "use data.source=folder for 'random'"),
+])
+def test_div2k_config_bad_sources_get_one_line(tmp_path, capsys, overrides, match):
+    argv = ["train", "--config", DIV2K_TINY, "--workdir", str(tmp_path / "run")]
+    argv += [f"--config.{o.replace('{tmp}', str(tmp_path))}" for o in overrides]
+    one_line_error(capsys, argv, match)
+    assert not (tmp_path / "run").exists()

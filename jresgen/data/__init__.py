@@ -54,6 +54,20 @@ def _tfds(module: str, function: str):
     return build
 
 
+def _div2k(config):
+    """DIV2K from TFDS (its bicubic LR), or with `data.source=folder` from DIV2K's folders as
+    downloaded, read as any SR image folder (jresgen/data/sr_folders.py)."""
+    from jresgen.data.sr_folders import build_sr_folders, source_of
+
+    if source_of(config.data, default="tfds") == "folder":
+        return build_sr_folders(config)
+    degradation = config.data.get("degradation", "bicubic")
+    if degradation != "bicubic":
+        raise UserError(f"data.degradation={degradation!r} needs HR images only: with TFDS, "
+                        f"DIV2K's LR is its own bicubic (use data.source=folder for 'random')")
+    return _lazy("jresgen.data.tfds_div2k", "build_div2k")(config)
+
+
 # name -> build(config) returning (train source, evaluation data)
 DATASETS = {"photos_sr": _photos_sr,
             "digits": _lazy("jresgen.data.digits", "build_digits"),
@@ -62,7 +76,7 @@ DATASETS = {"photos_sr": _photos_sr,
             "texture_exemplar": _lazy("jresgen.data.texture_exemplar", "build_texture_exemplar"),
             **{name: _tfds("jresgen.data.tfds_images", "build_tfds_images")
                for name in ("mnist", "cifar10", "celeb_a", "imagenette")},
-            "div2k": _tfds("jresgen.data.tfds_div2k", "build_div2k"),
+            "div2k": _div2k,
             "dtd": _tfds("jresgen.data.tfds_dtd", "build_dtd")}
 
 

@@ -20,17 +20,18 @@ from jresgen.data.image_folder import read_folder
 from jresgen.data.sr import SRPair, SRTrainSource, make_pairs, train_source
 from jresgen.errors import UserError
 
-SOURCES = ("embedded", "folder")
 FOLDER_KEYS = ("train_dir", "train_lr_dir", "valid_dir")
 
 
-def source_of(data) -> str:
-    """`data.source`, checked against the folder keys set beside it."""
-    source = data.get("source", "embedded")  # work dirs from before the key existed
-    if source not in SOURCES:
-        raise UserError(f"data.source must be one of {', '.join(SOURCES)}, got {source!r}")
+def source_of(data, default: str = "embedded") -> str:
+    """`data.source`, checked against the folder keys set beside it. `default` is the config's
+    other source: "embedded" (the photos) or "tfds" (DIV2K)."""
+    source = data.get("source", default)  # work dirs from before the key existed
+    sources = (default, "folder")
+    if source not in sources:
+        raise UserError(f"data.source must be one of {', '.join(sources)}, got {source!r}")
     set_keys = [k for k in FOLDER_KEYS if data.get(k)]
-    if source == "embedded" and set_keys:
+    if source == default and set_keys:
         raise UserError(f"data.{set_keys[0]} is read only with data.source=folder "
                         f"(add --config.data.source=folder)")
     if source == "folder" and not data.get("train_dir"):
@@ -78,7 +79,7 @@ def build_sr_folders(config):
     if d.get("valid_dir"):
         valid = read_folder(d.valid_dir, "data.valid_dir")
     else:
-        valid = {n: load_photo(n) for n in tuple(d.valid_images) or SR_VALID_PHOTOS}
+        valid = {n: load_photo(n) for n in tuple(d.get("valid_images", ())) or SR_VALID_PHOTOS}
     _check_disjoint(train, valid)
     try:
         if d.get("train_lr_dir"):
