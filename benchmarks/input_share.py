@@ -41,6 +41,9 @@ CASES = {
     "resnet20_cifar10 tfds (mock)": ("configs/resnet20_cifar10.py", []),
     "resnet20_cifar10 tfds (ArrayRecord)": ("configs/resnet20_cifar10.py", [
         "data.data_dir={tfds_dir}", "data.tfds_name=photo_cifar10"]),
+    # without data.cache_images: every sample read and decoded anew (each epoch as the first)
+    "resnet20_cifar10 tfds (ArrayRecord, no cache)": ("configs/resnet20_cifar10.py", [
+        "data.data_dir={tfds_dir}", "data.tfds_name=photo_cifar10", "data.cache_images=False"]),
 }
 
 

@@ -25,6 +25,7 @@ def get_config(variant=None):
                                                   dtype="float32"))
     config.data = tfds_data("cifar10", image_size=32, pad_crop=4, random_flip=True,
                             eval_batch_size=500, eval_examples=0,
+                            cache_images=True,  # 150 MB: a batch is one gather
                             **class_folder_keys(3))
     config.total_steps = 64_000
     config.log_every = 200

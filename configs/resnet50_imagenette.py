@@ -37,6 +37,7 @@ def get_config(variant=None):
                                                   zero_init_residual=True, dtype="float32"))
     config.data = tfds_data("imagenette", tfds_name="imagenette/320px-v2", image_size=224,
                             random_resized_crop=True, random_flip=True,
+                            cache_images=False,  # each sample is cropped from the full image
                             crop_fraction=0.875,  # evaluation: 224 of 256
                             eval_batch_size=250, eval_examples=0,
                             **class_folder_keys(3))

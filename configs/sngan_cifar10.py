@@ -20,6 +20,7 @@ from common_tfds import class_folder_keys, tfds_data, tiny_tfds
 def get_config(variant=None):
     config = gan_config("sngan", resolution=32, channels=3, g_features=256, d_features=128)
     config.data = tfds_data("cifar10", image_size=32, eval_batch_size=256,
+                            cache_images=True,  # 150 MB: a batch is one gather
                             **class_folder_keys(3))
     config.evaluation.classifier_workdir = "runs/resnet20_cifar10"
     config.evaluation.num_samples = 10000

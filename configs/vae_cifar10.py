@@ -13,6 +13,7 @@ def get_config(variant=None):
     config = vae_config(image_size=32, channels=3, levels=256)
     config.model.latent_dim, config.model.features = 128, (64, 128, 256)  # 32 -> 4
     config.data = tfds_data("cifar10", image_size=32, eval_batch_size=500, eval_examples=0,
+                            cache_images=True,  # 150 MB: a batch is one gather
                             **class_folder_keys(3))
     config.total_steps = 100_000
     config.batch_size = 128

@@ -16,6 +16,7 @@ def get_config(variant=None):
     config = vae_config(image_size=28, channels=1, levels=256)
     config.model.latent_dim, config.model.features = 32, (32, 64)  # 28 -> 14 -> 7
     config.data = tfds_data("mnist", image_size=28, eval_batch_size=500, eval_examples=0,
+                            cache_images=True,  # 47 MB: a batch is one gather
                             **class_folder_keys(1))
     config.total_steps = 23_400  # 50 epochs at batch 128
     config.batch_size = 128

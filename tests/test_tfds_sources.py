@@ -160,7 +160,7 @@ def test_div2k_builds_any_rows_alone():
 
 def test_a_process_reads_and_decodes_only_its_rows():
     """Rows 2..4 of a step read exactly their 3 examples, those the whole batch has there."""
-    config = tiny("resnet20_cifar10.py")
+    config = tiny("resnet20_cifar10.py", "data.cache_images=False")
     b, step = config.batch_size, 3
     with tfds.testing.mock_data(num_examples=12):
         source, _ = datasets.build(config)
@@ -179,6 +179,31 @@ def test_a_process_reads_and_decodes_only_its_rows():
         source.batch(0, slice(4, 8))
         assert sorted(counted.read) == sorted(epoch_index(config.seed, 24,
                                                           np.arange(4, 8)).tolist())
+
+
+@pytest.mark.parametrize("name", ["resnet20_cifar10.py", "vae_mnist.py", "dcgan_celeba64.py"])
+def test_cached_images_give_the_uncached_batches_decoding_each_example_once(name):
+    import copy
+    with tfds.testing.mock_data(num_examples=12):
+        cached, _ = datasets.build(tiny(name))
+        plain, _ = datasets.build(tiny(name, "data.cache_images=False"))
+        inner = getattr(cached, "source", cached)  # a GAN's StackedDraws holds the source
+        assert inner.cache is not None and getattr(plain, "source", plain).cache is None
+        counted = inner.records.split = CountingSplit(inner.records.split)
+        for step in range(5):  # several epochs of the 12 examples
+            a, b = cached.batch(step), plain.batch(step)
+            assert a.keys() == b.keys()
+            for k in a:
+                np.testing.assert_array_equal(a[k], b[k])
+        assert sorted(counted.read) == list(range(12))
+        again = copy.deepcopy(cached).batch(7)  # sweeps copy sources
+        np.testing.assert_array_equal(again["image"], plain.batch(7)["image"])
+
+
+def test_cached_images_refuse_random_resized_crops(tmp_path, capsys):
+    one_line_error(capsys, ["train", "--config", f"{CONFIGS / 'resnet50_imagenette.py'}:tiny",
+                            "--workdir", str(tmp_path / "run"), "--config.data.cache_images=True"],
+                   "data.random_resized_crop crops each sample")
 
 
 def test_epoch_index_sees_every_example_once_per_epoch():
