@@ -153,6 +153,10 @@ def test_texture_net_samples_any_size_and_refuses_a_class():
     images, labels = texture_net.sample_images(config, state, 3, seed=1, size=(40, 72))
     assert images.shape == (3, 40, 72, 1) and labels is None
     again, _ = texture_net.sample_images(config, state, 1, seed=1, size=(40, 72))
-    np.testing.assert_allclose(again[0], images[0], atol=1e-6)  # sample k depends on (seed, k)
+    # sample k depends on (seed, k), not on the batch: equal up to the float32 rounding of
+    # convolutions XLA tiles differently per batch size (seen: 1.3e-6), far from another draw
+    np.testing.assert_allclose(again[0], images[0], atol=1e-5)
+    other, _ = texture_net.sample_images(config, state, 1, seed=2, size=(40, 72))
+    assert np.abs(other[0] - images[0]).max() > 1e-2
     with pytest.raises(UserError, match="unconditional"):
         texture_net.sample_images(config, state, 1, seed=1, label=0)
