@@ -59,12 +59,15 @@ def parse_args(argv=None):
     p.add_argument("--retries", type=int, default=0,
                    help="re-run a measurement this many times while other processes loaded "
                         "the CPUs during its timed steps")
-    p.add_argument("--out", type=Path)
+    p.add_argument("--out", type=Path,
+                   help="results JSON (Markdown and PNG beside it); default "
+                        "runs/benchmarks/DEVICE_DTYPE.json, so a casual run never overwrites "
+                        "the committed benchmarks/results/")
     p.add_argument("--render", type=Path, metavar="RESULTS.json",
                    help="only rewrite the Markdown and PNG next to an existing results file")
     args = p.parse_args(argv)
     if args.out is None:
-        args.out = ROOT / "benchmarks" / "results" / f"{args.device}_{args.dtype}.json"
+        args.out = ROOT / "runs" / "benchmarks" / f"{args.device}_{args.dtype}.json"
     return args
 
 
