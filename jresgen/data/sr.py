@@ -11,8 +11,8 @@ are made once per image and cropped; "random" crops HR and degrades each crop on
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from jresgen.data.blas import single_threaded_blas
 from jresgen.data.degradation import DEGRADATIONS, RandomDegradation
 from jresgen.data.resize import degrade, mod_crop
 from jresgen.data.rows import draw_order, row_range
@@ -128,7 +128,7 @@ class DegradingTrainSource:
         """Step `step`'s global batch, or its `rows` (jresgen/data/rows.py): only those
         samples are cropped and degraded."""
         # Tiny matrix products: BLAS threads only contend with XLA's for the same cores.
-        with threadpool_limits(1):
+        with single_threaded_blas():
             samples = [self.sample(step, i) for i in row_range(rows, self.batch_size)]
         return {"lr": np.stack([lr for lr, _ in samples]),
                 "hr": np.stack([hr for _, hr in samples])}
