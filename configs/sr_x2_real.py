@@ -7,10 +7,10 @@ is the papers' protocol (bicubic LR) and scores higher on clean antialiased LR.
     jresgen eval --workdir runs/sr_x2_real
 
 Measured (validation photos, Y-PSNR gain over bicubic upsampling of the same LR, mean of the
-eight panel degradations): +0.71 dB (seeds 1, 2: +0.72, +0.72; sr_x2: +0.66 dB); every one of
+eight panel degradations): +0.71 dB (seeds 1, 2: +0.72, +0.72; sr_x2: +0.67 dB); every one of
 the 16 photo x degradation pairs at or above bicubic on each of the three seeds, the closest
-chelsea on JPEG, +0.04 dB (sr_x2: -1.74 dB on LR resized without antialiasing); +0.89 dB on
-bicubic LR (sr_x2: +1.64 dB). About 2 min wall, 236 CPU-seconds, on the 2-core CPU. README
+chelsea on JPEG, +0.04 dB (sr_x2: down to -1.84 dB on LR resized without antialiasing);
++0.89 dB on bicubic LR (sr_x2: +1.67 dB). About 2 min wall, 236 CPU-seconds, on the 2-core CPU. README
 "Super-resolution on images of unknown origin".
 """
 from common_sr import apply_variant
