@@ -10,8 +10,8 @@ Measured (validation photos, Y-PSNR gain over bicubic upsampling of the same LR,
 eight panel degradations): +0.71 dB (seeds 1, 2: +0.72, +0.72; sr_x2: +0.67 dB); every one of
 the 16 photo x degradation pairs at or above bicubic on each of the three seeds, the closest
 chelsea on JPEG, +0.04 dB (sr_x2: down to -1.84 dB on LR resized without antialiasing);
-+0.89 dB on bicubic LR (sr_x2: +1.67 dB). About 2 min wall, 236 CPU-seconds, on the 2-core CPU. README
-"Super-resolution on images of unknown origin".
++0.89 dB on bicubic LR (sr_x2: +1.67 dB). About 2 min wall, 236 CPU-seconds, on the 2-core
+CPU. README "Super-resolution on images of unknown origin".
 """
 from common_sr import apply_variant
 from sr_x2 import get_config as sr_x2_config
