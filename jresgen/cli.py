@@ -224,9 +224,9 @@ def _upscale(args, overrides) -> int:
     else:
         jobs = [(Path(args.input), _output_path(args.output))]
         read_image(args.input)  # a bad input is reported before the model loads
-    if _family_of(args.workdir) != "sr":
-        raise UserError(f"{args.workdir} holds a {_family_of(args.workdir)!r} model; "
-                        f"upscale needs an SR one")
+    family = _family_of(args.workdir)  # None: load_workdir says what is missing
+    if family is not None and family != "sr":
+        raise UserError(f"{args.workdir} holds a {family!r} model; upscale needs an SR one")
     config, task, state, _ = load_workdir(args.workdir, step=args.step, with_eval_data=False)
     tiling = config.tiling.to_dict()
     tiling.update({k: v for k, v in (("tile", args.tile), ("overlap", args.overlap)) if v})

@@ -51,6 +51,30 @@ def test_user_errors_get_one_line(capsys, tmp_path, argv, match):
     one_line_error(capsys, [a.replace("{tmp}", str(tmp_path)) for a in argv], match)
 
 
+def test_upscale_without_a_work_directory(capsys, tmp_path):
+    from jresgen.data.image_io import write_image
+    write_image(tmp_path / "in.png", np.zeros((8, 8, 3), np.uint8))
+    one_line_error(capsys, ["upscale", "--workdir", str(tmp_path / "none"),
+                            str(tmp_path / "in.png"), str(tmp_path / "out.png")],
+                   "not a jresgen work directory")
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_written_files_get_the_umasks_permissions(tmp_path, monkeypatch, umask, mode):
+    """Outputs are written to a mkstemp file (always 0600) and renamed: they must get the mode
+    a plain open() would give under the process's umask, not owner-only."""
+    import os
+
+    from jresgen.data import image_io
+    current = os.umask(0)
+    os.umask(current)
+    assert image_io._UMASK == current
+    monkeypatch.setattr(image_io, "_UMASK", umask)
+    image_io.write_image(tmp_path / "a.png", np.zeros((4, 4), np.uint8))
+    image_io.write_npz(tmp_path / "a.npz", {"x": np.zeros(2)})
+    assert {(tmp_path / f).stat().st_mode & 0o777 for f in ("a.png", "a.npz")} == {mode}
+
+
 def test_eval_without_checkpoint(capsys, tmp_path):
     from jresgen.config import load_config
     (tmp_path / "config.json").write_text(load_config(TINY).to_json())

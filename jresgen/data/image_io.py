@@ -30,6 +30,22 @@ def read_image(path) -> tuple[np.ndarray, np.ndarray | None, bool]:
     return rgba[..., :3], (rgba[..., 3] if has_alpha else None), grayscale
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def _publish(tmp, path) -> None:
+    """Renames the finished temporary file to `path` with the permissions a plain open() would
+    have given it: mkstemp makes files only their owner can read (0600)."""
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    os.replace(tmp, path)
+
+
 def write_image(path, image: np.ndarray) -> None:
     """Writes uint8 [H, W] or [H, W, C] to `path` (format from the suffix) via a temporary file
     in the same directory and a rename, so the file is either complete or absent."""
@@ -45,7 +61,7 @@ def write_image(path, image: np.ndarray) -> None:
         if fmt is None:
             raise UserError(f"unknown image format for {path}: use .png, .jpg, .bmp, .tif, ...")
         Image.fromarray(image, mode=mode).save(tmp, format=fmt)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -58,7 +74,7 @@ def write_npz(path, arrays: dict[str, np.ndarray]) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
