@@ -64,8 +64,9 @@ def test_texture_cli_errors_are_one_line(tmp_path, capsys):
     bad.write_bytes(b"no image")
     cases = [
         (["--exemplar", str(bad), str(tmp_path / "o.png")], "cannot read"),
-        (["--exemplar", str(tmp_path / "none.png"), str(tmp_path / "o.png")], "not found"),
-        (["--exemplar", "nosuchname", str(tmp_path / "o.png")], "not found"),
+        (["--exemplar", str(tmp_path / "none.png"), str(tmp_path / "o.png")],
+         "neither an image file nor a built-in image"),
+        (["--exemplar", "nosuchname", str(tmp_path / "o.png")], "(brick, grass, gravel,"),
         (["--exemplar", "brick", "--size", "abc", str(tmp_path / "o.png")], "size must look"),
         (["--exemplar", "brick", "--size", "0x0", str(tmp_path / "o.png")], "between"),
         (["--exemplar", "brick", "--size", "8000x8000", str(tmp_path / "o.png")],

@@ -38,5 +38,9 @@ def load_exemplar(name_or_path: str) -> tuple[np.ndarray, bool]:
         if grayscale:
             image = np.repeat(image[..., None], 3, axis=-1)
         return image[..., :3], grayscale
+    from pathlib import Path
+    if not Path(name_or_path).exists():
+        raise UserError(f"{name_or_path} is neither an image file nor a built-in image "
+                        f"({', '.join(BUILTIN)})")
     rgb, _, grayscale = read_image(name_or_path)
     return rgb, grayscale
