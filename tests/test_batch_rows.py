@@ -153,3 +153,26 @@ def test_one_process_asks_for_every_row():
     run.build_data(lazy_scorer=True)
     for key, value in run.batch(2).items():
         np.testing.assert_array_equal(value, run.sources[0].batch(2)[key])
+
+
+@pytest.mark.parametrize("name", ["sr_x2_real.py", "dcgan_digits.py", "vae_digits.py"])
+def test_the_runs_example_builds_one_sample_with_the_batchs_shapes(name):
+    """run.example() (initialisation, batch spec) asks for row 0 of step 0 only, and gives the
+    global batch's shapes and dtypes with the real row 0."""
+    run = make_run(tiny(name), get_task(tiny(name).task))
+    run.build_data()
+    source, asked = run.sources[0], []
+    build = source.batch
+
+    def counted(step, rows=None):
+        asked.append((step, list(row_range(rows, BATCH))))
+        return build(step, rows)
+
+    source.batch = counted
+    example = run.example()
+    assert asked == [(0, [0])]
+    whole = build(0)
+    assert example.keys() == whole.keys()
+    for key, value in whole.items():
+        assert example[key].shape == value.shape and example[key].dtype == value.dtype, key
+        np.testing.assert_array_equal(example[key][0], value[0])

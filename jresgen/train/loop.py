@@ -37,7 +37,7 @@ from jresgen.train.optim import make_optimizer
 from jresgen.train.parallel import check_batch_size, make_strategy
 from jresgen.train.profiling import StepProfiler
 from jresgen.train.progress import Progress
-from jresgen.train.runs import make_run
+from jresgen.train.runs import example_of, make_run
 from jresgen.train.sweep import all_finite, swept
 
 
@@ -327,7 +327,7 @@ def example_batch(config, workdir: Path):
     if spec.exists():
         return {k: np.broadcast_to(np.zeros((), dtype), shape)
                 for k, (shape, dtype) in json.loads(spec.read_text()).items()}
-    return datasets.build(config)[0].batch(0)
+    return example_of(datasets.build(config)[0])
 
 
 def load_run(workdir, *, step: int | None = None, with_eval_data: bool = True):

@@ -55,6 +55,16 @@ def with_scorer(config, eval_data, lazy=False):
     return eval_data if scorer is None else {**eval_data, "scorer": scorer}
 
 
+def example_of(source) -> dict[str, np.ndarray]:
+    """A batch with the global batch's shapes and dtypes and step 0's first sample's values in
+    every row: initialisation looks at one sample and everything else at shapes, so each
+    process builds one sample at start instead of the whole global batch (with several hosts,
+    every process would otherwise decode all of it). Row 0 is the real batch's row 0 bit for
+    bit (jresgen/data/rows.py), so the initial state is the same."""
+    first = source.batch(0, range(1))
+    return {k: np.broadcast_to(v, (source.batch_size,) + v.shape[1:]) for k, v in first.items()}
+
+
 def make_run(config, task):
     return SweepRun(config, task) if sweeps.swept(config) else SingleRun(config, task)
 
@@ -73,7 +83,7 @@ class SingleRun:
         self.eval_data = [with_scorer(self.config, eval_data, lazy_scorer)]
 
     def example(self):
-        return self.sources[0].batch(0)
+        return example_of(self.sources[0])
 
     def batch(self, step: int):
         """This process's rows of step's global batch (`process_slice`; all of them when one
