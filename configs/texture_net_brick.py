@@ -40,8 +40,13 @@ def get_config(variant=None):
     config.features = default_features_config("random")
     # pyramid: Gram terms of the outputs pooled by 1, 2, .. 2^(pyramid-1) against the exemplar
     # pooled the same way (jresgen/texture/pyramid.py); 1 = the plain loss. batch_gram: match
-    # the batch's mean Gram matrix, not each sample's (jresgen/tasks/texture_net.py)
-    config.loss = ml_collections.ConfigDict(dict(pyramid=1, batch_gram=False))
+    # the batch's mean Gram matrix, not each sample's (jresgen/tasks/texture_net.py).
+    # level_weights: a weight per pyramid level (empty: 1 each); fine_ramp_steps: level 0's
+    # terms ramped in from 0 over that many steps (0: off); shift_grams: distances (output
+    # pixels) at which shifted Gram matrices (Berger & Memisevic 2017) are matched too (empty:
+    # off; jresgen/texture/pyramid.py)
+    config.loss = ml_collections.ConfigDict(dict(
+        pyramid=1, batch_gram=False, level_weights=(), fine_ramp_steps=0, shift_grams=()))
     config.evaluation = ml_collections.ConfigDict(dict(num_samples=4))
     return apply_variant(config, variant, _tiny)
 
