@@ -95,7 +95,7 @@ def test_each_level_is_the_gram_loss_of_the_pooled_images():
 def test_one_level_is_the_plain_loss_of_the_config():
     """texture_net_brick:tiny without loss.pyramid (and with 1) trains today's loss."""
     config = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
-    config.loss.pyramid = 1
+    config.loss.update(pyramid=1, level_weights=(), fine_ramp_steps=0, shift_grams=())
     images = np.random.default_rng(2).uniform(
         size=(2, config.data.patch_size, config.data.patch_size, 3)).astype(np.float32)
     extractor = build_feature_extractor(config.features)
@@ -113,7 +113,7 @@ def test_batch_gram_is_the_loss_of_the_mean_of_the_samples_grams():
     from jresgen import data as datasets
     from jresgen.train.optim import make_optimizer
     config = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
-    config.loss.pyramid = 2
+    config.loss.update(pyramid=2, level_weights=(), fine_ramp_steps=0, shift_grams=())
     source, _ = datasets.build(config)
     make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate, 10)
     state = texture_net.init_state(config, jax.random.PRNGKey(0), source.batch(0), make_tx)
@@ -141,6 +141,7 @@ def _tiny_state(**loss):
     from jresgen import data as datasets
     from jresgen.train.optim import make_optimizer
     config = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
+    config.loss.update(pyramid=1, level_weights=(), fine_ramp_steps=0, shift_grams=())
     for key, value in loss.items():
         config.loss[key] = value
     source, _ = datasets.build(config)
@@ -276,3 +277,17 @@ def test_shift_grams_add_terms_to_the_loss_and_the_state():
 
 def test_random_layer_strides():
     assert _extractor((0, 2, 4)).layer_strides == (1, 4, 16)
+
+
+def test_the_brick_configs_use_the_options():
+    """The full config's loss as its docstring says (coarse-weighted levels, fine ramp, shifted
+    Grams), and the :tiny variant runs the same kinds of terms at its size."""
+    full = load_config(f"{CONFIGS}/texture_net_brick.py")
+    assert texture_net.pyramid_levels(full) == 3
+    assert texture_net.level_weights(full) == (1.0, 2.0, 4.0)
+    assert texture_net.shift_terms(full)
+    levels = pyramid.term_levels(texture_net.loss_terms(full))
+    start = [float(w) for w in texture_net.term_weights(full, 0)]
+    assert [w for w, p in zip(start, levels) if p == 0] == [0.0] * levels.count(0)
+    tiny = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
+    assert texture_net.pyramid_levels(tiny) == 3 and texture_net.shift_terms(tiny)
