@@ -82,9 +82,8 @@ def shift_terms(levels, size: int, distances):
     d / S map pixels down (axis 1) and right (axis 2), when that leaves at least half the map
     of a `size` patch (the Gram matrix is still a mean over many positions)."""
     out = []
-    for i, (stride, (p, layers), name) in enumerate(zip(
-            term_strides(levels), [(p, l) for p, l in levels for _ in l.layer_names],
-            [n for _, l in levels for n in l.layer_names])):
+    flat = [(p, layers, name) for p, layers in levels for name in layers.layer_names]
+    for i, ((p, layers, name), stride) in enumerate(zip(flat, term_strides(levels))):
         side = _map_side(layers, name, size // 2 ** p)
         for d in distances:
             if stride < SHIFT_MIN_STRIDE or d % stride or not 1 <= d // stride <= side // 2:
