@@ -20,6 +20,10 @@ of its samples' Grams: every position of every sample) with the exemplar's, inst
 sample's: a real 128x128 crop of the brick wall is 0.044 from the whole wall's Grams (mean over
 layers), so asking every training patch to carry the whole wall's statistics favours textures
 more uniform than bricks (streaks). Under pmap it is each device's share of the batch.
+`config.loss.level_weights` and `fine_ramp_steps` weigh the pyramid's levels (the fine level
+ramped in, so the coarse levels lay out the structure first); `config.loss.shift_grams` adds
+shifted Gram matrices (Berger & Memisevic 2017), which see how far apart features recur. All
+default off. The `gram_distance` metric is the plain terms' mean, whatever the weights.
 """
 import functools
 import math
