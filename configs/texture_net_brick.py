@@ -6,12 +6,39 @@ forward pass.
     jresgen eval --workdir runs/texture_net_brick --json
     jresgen sample --workdir runs/texture_net_brick --size 512x512 brick_512.png
 
-Measured on the quiet 2-core CPU: 600 steps in 6 min 48 s; eval gram_distance 0.0079 over 4
-samples of 256x256, vs 0.082 between the exemplar's two halves and 2.07 for noise. The samples
-have the exemplar's tones but vertical streaks, not closed bricks (README "Texture synthesis").
-`loss.pyramid=3` and `loss.batch_gram=True` (each alone, 200 steps on a loaded CPU: eval
-gram_distance 0.0117 and 0.0109 against today's 0.0135) did not change that, so both stay off;
-pyramid=3 with data.patch_size=256, batch_size=1 (0.0087) gave longer streaks, still no bricks.
+Measured (2026-11-27, the 2-core CPU shared with another engineer's trainings, load 3-5):
+`/usr/bin/time -v jresgen train --config configs/texture_net_brick.py --workdir DIR`, 1600
+steps in 15 min 39 s wall at 123 % CPU (858 s user + 297 s system); about 10 min on the quiet
+CPU by the CPU seconds (an estimate: not run quiet). Eval gram_distance 0.0039 over 4 samples
+of 256x256, vs 0.082 between the exemplar's two halves and 2.07 for noise. `sample --size
+512x512`: 9.5 s wall (benchmarks/results/cpu_texture_net_brick_512.png). The sample has
+light vertical mortar lines about a brick's width apart, most of them running the whole height,
+crossed by short light horizontal joints, some staggered between neighbouring columns: the
+exemplar's layout, softer. Not yet a brick wall: the joints are blurred and often doubled, many
+do not meet the vertical lines, so few bricks are closed, and the faces are a fine vertical
+grain instead of the photo's flat grey.
+
+The loss: 256x256 patches (batch 1, the same pixels per step as 4 of 128), `loss.pyramid=3`
+with `level_weights=(1, 2, 4)` (the pooled levels, whose features span whole bricks, count
+more), level 0 ramped in over the first 400 steps (`fine_ramp_steps`), and shifted Gram
+matrices 32 pixels (a brick's width) down and right (`shift_grams`, Berger & Memisevic 2017).
+Runs on the same loaded CPU, 512x512 samples looked at:
+- pyramid=3, 256x256, batch 1, lr 4e-3, shift_grams=(16, 32, 64) (62 shifted terms), 800
+  steps: 0.0096, 13 min 10 s; short vertical streaks and speckle, no joints.
+- pyramid=3, 256x256, batch 1, lr 4e-3, level_weights=(1, 2, 4), fine_ramp_steps=400,
+  shift_grams=(32,), 1200 steps: 0.0052, 15 min 42 s; shorter broken vertical lines, a few
+  joints. At 1600 steps (this config) the lines run through and the joints multiply.
+- (an earlier, lost attempt) pyramid=3, 256x256, batch 1, lr 4e-3, 1100 steps, without the
+  shifted Grams: 0.0031, 6 min 30 s quiet; mortar lines and horizontal joints, plaid-like.
+- this config with `--config.loss.shift_grams=()`, 1600 steps: 0.0033, 10 min 48 s (lighter
+  load: 167 % CPU, 804 s user + 285 s system: the shifted terms cost ~6 % of the CPU time);
+  denser vertical lines, closer than a brick's width, and horizontal joints running across
+  many columns: plaid. The shifted Grams are what space the lines and break up the joints;
+  the lower Gram distance without them is no sign of a better wall.
+Not run, for lack of CPU time: the weights or the ramp alone, or more steps.
+Before that, with 128x128 patches, batch 4, 600 steps (6 min 48 s quiet, 0.0079): vertical
+streaks. `loss.pyramid=3` and `loss.batch_gram=True` (each alone, 200 steps on a loaded CPU:
+eval gram_distance 0.0117 and 0.0109 against 0.0135) did not change that; batch_gram stays off.
 """
 import ml_collections
 from common_digits import apply_variant
@@ -22,12 +49,12 @@ from jresgen.models.features import default_features_config
 
 def get_config(variant=None):
     config = base_config("texture_net")
-    config.total_steps = 600
-    config.batch_size = 4
-    config.learning_rate = 2e-3
+    config.total_steps = 1600
+    config.batch_size = 1
+    config.learning_rate = 4e-3
     config.log_every = 50
     config.eval_every = 0  # at the end
-    config.checkpoint_every = 300
+    config.checkpoint_every = 800
     config.optimizer.schedule = "warmup_cosine"
     config.optimizer.warmup_steps = 20
     config.model = ml_collections.ConfigDict(dict(
@@ -35,13 +62,19 @@ def get_config(variant=None):
         activation="leaky_relu", padding="CIRCULAR", dtype="float32"))
     # patch_size: training textures (a multiple of 2^(scales-1), at least the features' 80)
     config.data = ml_collections.ConfigDict(dict(
-        name="texture_exemplar", exemplar="brick", patch_size=128, eval_size=256,
+        name="texture_exemplar", exemplar="brick", patch_size=256, eval_size=256,
         eval_batch_size=4))
     config.features = default_features_config("random")
     # pyramid: Gram terms of the outputs pooled by 1, 2, .. 2^(pyramid-1) against the exemplar
     # pooled the same way (jresgen/texture/pyramid.py); 1 = the plain loss. batch_gram: match
-    # the batch's mean Gram matrix, not each sample's (jresgen/tasks/texture_net.py)
-    config.loss = ml_collections.ConfigDict(dict(pyramid=1, batch_gram=False))
+    # the batch's mean Gram matrix, not each sample's (jresgen/tasks/texture_net.py).
+    # level_weights: a weight per pyramid level (empty: 1 each); fine_ramp_steps: level 0's
+    # terms ramped in from 0 over that many steps (0: off); shift_grams: distances (output
+    # pixels) at which shifted Gram matrices (Berger & Memisevic 2017) are matched too (empty:
+    # off; jresgen/texture/pyramid.py)
+    config.loss = ml_collections.ConfigDict(dict(
+        pyramid=3, batch_gram=False, level_weights=(1.0, 2.0, 4.0), fine_ramp_steps=400,
+        shift_grams=(32,)))
     config.evaluation = ml_collections.ConfigDict(dict(num_samples=4))
     return apply_variant(config, variant, _tiny)
 
@@ -56,5 +89,7 @@ def _tiny(config):
     config.data.patch_size = 32
     config.data.eval_size = 48
     config.features.layers = (0, 1)
+    config.loss.fine_ramp_steps = 0  # 4 steps: tests check that the loss goes down
+    config.loss.shift_grams = (8,)  # the 32 of the full config finds no map that wide here
     config.evaluation.num_samples = 2
     return config

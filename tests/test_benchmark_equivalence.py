@@ -414,6 +414,19 @@ def _power_iteration_flops(reference, n_dis) -> int:
 
 # ---- feed-forward texture network: the Gram loss over fixed random features ----
 
+def test_texture_net_family_times_the_same_work():
+    """Batch 4 of 128x128 patches and the plain loss, whatever the config trains."""
+    from jresgen.tasks import texture_net
+    config = families.get("texture_net_brick").load_config(4)
+    assert (config.batch_size, config.data.patch_size) == (4, 128)
+    assert texture_net.pyramid_levels(config) == 1 and not texture_net.batch_gram(config)
+    assert texture_net.shift_distances(config) == ()
+    weights = [float(w) for w in texture_net.term_weights(config, 0)]
+    assert weights == [1.0] * len(texture_net.loss_terms(config)[0][1].layer_names)
+    gpu = families.get("texture_net_brick").load_config(16, device="gpu")
+    assert gpu.data.patch_size == 128
+
+
 def test_texture_net_loss_and_gradients_match():
     """The same relative Gram loss and the same gradients on both sides, with jresgen's noise,
     feature filters and exemplar Grams handed to PyTorch."""

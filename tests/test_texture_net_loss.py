@@ -1,6 +1,8 @@
 """The loss options of feed-forward texture nets: the pyramid (jresgen/texture/pyramid.py,
-config.loss.pyramid), whose level p is the plain Gram loss of the images pooled by 2^p, and
-config.loss.batch_gram, the loss of the batch's mean Gram matrix."""
+config.loss.pyramid), whose level p is the plain Gram loss of the images pooled by 2^p,
+config.loss.batch_gram, the loss of the batch's mean Gram matrix, config.loss.level_weights and
+fine_ramp_steps (the weight of each level's terms), and config.loss.shift_grams (shifted Gram
+matrices)."""
 import functools
 
 import jax
@@ -14,6 +16,8 @@ from jresgen.errors import UserError
 from jresgen.metrics.gram import gram_loss, inverse_norm_weights
 from jresgen.models.features import build_feature_extractor, default_features_config
 from jresgen.tasks import texture_net
+from jresgen.metrics.gram import shifted_gram_matrix
+from jresgen.texture import pyramid
 from jresgen.texture.pyramid import pool, pyramid_features, pyramid_grams, pyramid_layers
 from jresgen.texture.synthesis import exemplar_grams
 
@@ -91,7 +95,7 @@ def test_each_level_is_the_gram_loss_of_the_pooled_images():
 def test_one_level_is_the_plain_loss_of_the_config():
     """texture_net_brick:tiny without loss.pyramid (and with 1) trains today's loss."""
     config = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
-    config.loss.pyramid = 1
+    config.loss.update(pyramid=1, level_weights=(), fine_ramp_steps=0, shift_grams=())
     images = np.random.default_rng(2).uniform(
         size=(2, config.data.patch_size, config.data.patch_size, 3)).astype(np.float32)
     extractor = build_feature_extractor(config.features)
@@ -109,7 +113,7 @@ def test_batch_gram_is_the_loss_of_the_mean_of_the_samples_grams():
     from jresgen import data as datasets
     from jresgen.train.optim import make_optimizer
     config = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
-    config.loss.pyramid = 2
+    config.loss.update(pyramid=2, level_weights=(), fine_ramp_steps=0, shift_grams=())
     source, _ = datasets.build(config)
     make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate, 10)
     state = texture_net.init_state(config, jax.random.PRNGKey(0), source.batch(0), make_tx)
@@ -130,3 +134,160 @@ def test_batch_gram_is_the_loss_of_the_mean_of_the_samples_grams():
     np.testing.assert_allclose(batch, want_batch, rtol=1e-4)
     np.testing.assert_allclose(per_sample, want_each, rtol=1e-4)
     assert float(batch) < float(per_sample)  # the mean Gram is nearer: the samples differ
+
+
+def _tiny_state(**loss):
+    """texture_net_brick:tiny with `loss` keys set, its state, and noise for 2 samples."""
+    from jresgen import data as datasets
+    from jresgen.train.optim import make_optimizer
+    config = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
+    config.loss.update(pyramid=1, level_weights=(), fine_ramp_steps=0, shift_grams=())
+    for key, value in loss.items():
+        config.loss[key] = value
+    source, _ = datasets.build(config)
+    make_tx = functools.partial(make_optimizer, config.optimizer, config.learning_rate, 10)
+    state = texture_net.init_state(config, jax.random.PRNGKey(0), source.batch(0), make_tx)
+    size = config.data.patch_size
+    noises = texture_net.draw_noise(texture_net.build_model(config), state.rng, jnp.arange(2),
+                                    size, size)
+    return config, state, noises
+
+
+def _loss(config, state, noises, step=None):
+    return float(texture_net.texture_loss(config, state.params, state.model_state, noises,
+                                          step)[0])
+
+
+def test_level_weights_scale_each_levels_terms():
+    config, state, noises = _tiny_state(pyramid=2)
+    config.loss.level_weights = (1.0, 0.0)
+    fine = _loss(config, state, noises)
+    config.loss.level_weights = (0.0, 1.0)
+    coarse = _loss(config, state, noises)
+    config.loss.level_weights = ()
+    plain = _loss(config, state, noises)
+    assert fine > 0 and coarse > 0
+    np.testing.assert_allclose(fine + coarse, plain, rtol=1e-5)
+    config.loss.level_weights = (0.5, 3.0)
+    np.testing.assert_allclose(_loss(config, state, noises), 0.5 * fine + 3.0 * coarse,
+                               rtol=1e-5)
+    config.loss.level_weights = (1.0, 2.0, 3.0)
+    with pytest.raises(UserError, match="level_weights has 3 weights"):
+        texture_net.level_weights(config)
+
+
+def test_fine_ramp_brings_level_0_in_linearly():
+    config, state, noises = _tiny_state(pyramid=2)
+    config.loss.level_weights = (1.0, 0.0)
+    fine = _loss(config, state, noises)
+    config.loss.level_weights = (0.0, 1.0)
+    coarse = _loss(config, state, noises)
+    config.loss.level_weights = ()
+    config.loss.fine_ramp_steps = 100
+    for step, share in ((0, 0.0), (50, 0.5), (100, 1.0), (250, 1.0)):
+        np.testing.assert_allclose(_loss(config, state, noises, step), coarse + share * fine,
+                                   rtol=1e-5, err_msg=f"step {step}")
+    np.testing.assert_allclose(_loss(config, state, noises), coarse + fine, rtol=1e-5)
+    # the train step passes its step: at step 0 only the coarse level counts
+    _, metrics = texture_net.train_step(state, {"index": jnp.arange(2)}, config=config)
+    size = config.data.patch_size
+    step0 = texture_net.draw_noise(texture_net.build_model(config), state.rng, jnp.arange(2),
+                                   size, size)
+    np.testing.assert_allclose(metrics["loss"], _loss(config, state, step0, 0), rtol=1e-5)
+
+
+def test_the_train_steps_gram_distance_is_the_plain_terms_mean():
+    config, state, noises = _tiny_state(pyramid=2, level_weights=(0.25, 4.0),
+                                        shift_grams=(16,))
+    _, metrics = texture_net.train_step(state, {"index": jnp.arange(2)}, config=config)
+    config.loss.level_weights, config.loss.shift_grams = (), ()
+    plain, _ = texture_net.texture_loss(
+        config, state.params, {k: state.model_state[k] for k in ("feature_params",
+                                                                 "target_grams")},
+        texture_net.draw_noise(texture_net.build_model(config), state.rng, jnp.arange(2),
+                               config.data.patch_size, config.data.patch_size))
+    np.testing.assert_allclose(metrics["gram_distance"],
+                               float(plain) / len(state.model_state["target_grams"]), rtol=1e-5)
+    assert abs(float(metrics["loss"]) - float(plain)) > 1e-3 * float(plain)
+
+
+def test_shifted_gram_matrix_pairs_positions_shift_apart():
+    f = np.random.default_rng(3).normal(size=(2, 7, 9, 4)).astype(np.float32)
+    for axis, k in ((1, 2), (2, 3), (1, 0)):
+        a = np.take(f, np.arange(f.shape[axis] - k), axis=axis)
+        b = np.take(f, np.arange(k, f.shape[axis]), axis=axis)
+        want = np.einsum("bhwi,bhwj->bij", a.astype(np.float64), b) / (a.shape[1] * a.shape[2])
+        np.testing.assert_allclose(shifted_gram_matrix(jnp.asarray(f), axis, k), want,
+                                   rtol=1e-5, atol=1e-6)
+    got = shifted_gram_matrix(jnp.asarray(f), 2, 3)[0]
+    assert not np.allclose(got, got.T, atol=1e-3)  # not symmetric: which comes first matters
+
+
+def test_shift_terms_keep_the_coarse_maps_a_distance_divides():
+    extractor = _extractor((0, 1, 2, 3))  # strides 1, 2, 4, 8
+    levels = pyramid_layers(extractor, 64, (128, 128), 2)  # level 1 (32 px): scale0..2
+    assert pyramid.term_strides(levels) == [1, 2, 4, 8, 2, 4, 8]
+    assert pyramid.term_levels(levels) == [0, 0, 0, 0, 1, 1, 1]
+    terms = pyramid.shift_terms(levels, 64, (8,))
+    # stride >= 4 dividing 8, at most half the map: level 0 scale2 (map 12: 2 px) and scale3
+    # (map 4: 1 px), level 1 scale1 (stride 4, map 12: 2 px) and scale2 (stride 8, map 4:
+    # 1 px); each down and right
+    assert terms == [(2, 1, 2), (2, 2, 2), (3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 2),
+                     (6, 1, 1), (6, 2, 1)]
+    assert pyramid.shift_terms(levels, 64, (32,)) == []  # 8 px of a 12 px map: over half
+    assert pyramid.shift_terms(levels, 64, ()) == []
+    assert pyramid.shift_terms(levels, 64, (6,)) == []  # no stride >= 4 divides 6
+
+
+def test_shift_targets_are_the_pooled_exemplars_shifted_grams():
+    rng = np.random.default_rng(4)
+    exemplar = rng.uniform(size=(96, 80, 3)).astype(np.float32)
+    extractor = _extractor((0, 1, 2))
+    levels = pyramid_layers(extractor, 64, exemplar.shape[:2], 2)
+    terms = pyramid.shift_terms(levels, 64, (8,))
+    assert terms  # level 0 scale2 and level 1 scale1, scale2
+    targets = pyramid.pyramid_shift_grams(levels, terms, exemplar)
+    features = []
+    for p, layers in levels:
+        features += layers(_numpy_pool(exemplar[None], 2 ** p))
+    for (i, axis, k), t in zip(terms, targets):
+        f = np.asarray(features[i], np.float64)
+        a = np.take(f, np.arange(f.shape[axis] - k), axis=axis)
+        b = np.take(f, np.arange(k, f.shape[axis]), axis=axis)
+        want = np.einsum("bhwi,bhwj->ij", a, b) / (a.shape[1] * a.shape[2])
+        np.testing.assert_allclose(t, want, rtol=1e-4, atol=1e-6)
+
+
+def test_shift_grams_add_terms_to_the_loss_and_the_state():
+    config, state, noises = _tiny_state(pyramid=2)
+    plain = _loss(config, state, noises)
+    assert "shift_grams" not in state.model_state  # off: the state is as it was
+    config, state, noises = _tiny_state(pyramid=2, shift_grams=(8,))
+    terms = texture_net.shift_terms(config)
+    assert len(state.model_state["shift_grams"]) == len(terms) > 0
+    np.testing.assert_allclose(_loss(config, state, noises, None) > plain, True)
+    # each shifted term, weighted like its level: level weights (1, 0) drop level 1's
+    weights = texture_net.term_weights(config)
+    assert len(weights) == len(state.model_state["target_grams"]) + len(terms)
+    config.loss.level_weights = (1.0, 0.0)
+    levels = pyramid.term_levels(texture_net.loss_terms(config))
+    want = [1.0 if levels[i] == 0 else 0.0 for i, _, _ in terms]
+    assert [float(w) for w in texture_net.term_weights(config)[len(levels):]] == want
+
+
+def test_random_layer_strides():
+    assert _extractor((0, 2, 4)).layer_strides == (1, 4, 16)
+
+
+def test_the_brick_configs_use_the_options():
+    """The full config's loss as its docstring says (coarse-weighted levels, fine ramp, shifted
+    Grams), and the :tiny variant runs the same kinds of terms at its size."""
+    full = load_config(f"{CONFIGS}/texture_net_brick.py")
+    assert texture_net.pyramid_levels(full) == 3
+    assert texture_net.level_weights(full) == (1.0, 2.0, 4.0)
+    assert texture_net.shift_terms(full)
+    levels = pyramid.term_levels(texture_net.loss_terms(full))
+    start = [float(w) for w in texture_net.term_weights(full, 0)]
+    assert [w for w, p in zip(start, levels) if p == 0] == [0.0] * levels.count(0)
+    tiny = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
+    assert texture_net.pyramid_levels(tiny) == 3 and texture_net.shift_terms(tiny)

@@ -3,6 +3,7 @@ and distances built on them (Gatys et al. 2015; Huang & Belongie 2017 for mean/s
 
 All functions take feature maps `f: [B, H, W, C]` (one per layer of a feature extractor).
 """
+import jax
 import jax.numpy as jnp
 
 
@@ -12,6 +13,27 @@ def gram_matrix(f):
     b, h, w, c = f.shape
     flat = f.reshape(b, h * w, c).astype(jnp.float32)
     return jnp.einsum("bpi,bpj->bij", flat, flat) / (h * w)
+
+
+def shifted_gram_matrix(f, axis: int, shift: int):
+    """[B, H, W, C] -> [B, C, C]: sum over positions x of f_i(x) * f_j(x + shift along `axis`
+    (1: down, 2: right)), divided by the number of pairs; no wrap. Berger & Memisevic
+    ("Incorporating long-range consistency in CNN-based texture generation", ICLR 2017): the
+    plain Gram matrix says which features occur together at one place, this one which occur
+    `shift` apart, so it sees the spacing and alignment of structures (mortar lines one brick
+    apart) that the plain Gram matrix averages away."""
+    n = f.shape[axis]
+    a = jax.lax.slice_in_dim(f, 0, n - shift, axis=axis)
+    b = jax.lax.slice_in_dim(f, shift, n, axis=axis)
+    return gram_matrix_pair(a, b)
+
+
+def gram_matrix_pair(a, b):
+    """[B, H, W, C] twice -> [B, C, C]: sum over positions of a_i * b_j / positions."""
+    bsz, h, w, c = a.shape
+    fa = a.reshape(bsz, h * w, c).astype(jnp.float32)
+    fb = b.reshape(bsz, h * w, b.shape[-1]).astype(jnp.float32)
+    return jnp.einsum("bpi,bpj->bij", fa, fb) / (h * w)
 
 
 def mean_std(f, eps: float = 1e-5):

@@ -104,6 +104,13 @@ class FeatureExtractor:
     def min_size(self) -> int:
         return max(self.layer_min_sizes)
 
+    @property
+    def layer_strides(self) -> tuple[int, ...]:
+        """Input pixels per feature-map pixel of each layer: 2^s for the random "scale{s}" (its
+        min size is the kernel times that), 2^pools for VGG (its min size is that)."""
+        per = RANDOM_KERNEL if self.kind == "random" else 1
+        return tuple(m // per for m in self.layer_min_sizes)
+
     def subset(self, names) -> "FeatureExtractor":
         """The same extractor returning only the layers `names` (e.g. those a small image
         fits: coarse-to-fine synthesis starts with fewer scales)."""

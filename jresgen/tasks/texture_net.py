@@ -20,6 +20,10 @@ of its samples' Grams: every position of every sample) with the exemplar's, inst
 sample's: a real 128x128 crop of the brick wall is 0.044 from the whole wall's Grams (mean over
 layers), so asking every training patch to carry the whole wall's statistics favours textures
 more uniform than bricks (streaks). Under pmap it is each device's share of the batch.
+`config.loss.level_weights` and `fine_ramp_steps` weigh the pyramid's levels (the fine level
+ramped in, so the coarse levels lay out the structure first); `config.loss.shift_grams` adds
+shifted Gram matrices (Berger & Memisevic 2017), which see how far apart features recur. All
+default off. The `gram_distance` metric is the plain terms' mean, whatever the weights.
 """
 import functools
 import math
@@ -31,7 +35,7 @@ import optax
 
 from jresgen.data.image_io import image_grid
 from jresgen.errors import UserError
-from jresgen.metrics.gram import gram_loss, inverse_norm_weights
+from jresgen.metrics.gram import gram_matrix, inverse_norm_weights
 from jresgen.models import texture as texture_models
 from jresgen.models.features import build_feature_extractor
 from jresgen.tasks.state import TrainState, mean_over_devices
@@ -80,6 +84,55 @@ def batch_gram(config) -> bool:
     return bool((config.get("loss") or {}).get("batch_gram", False))
 
 
+def _loss_option(config, key, default):
+    return (config.get("loss") or {}).get(key, default)
+
+
+def level_weights(config) -> tuple[float, ...]:
+    """`config.loss.level_weights`: a weight per pyramid level multiplying that level's terms
+    (empty, the default: 1 each), so the coarse levels, whose features span whole bricks, can
+    count for more than the fine grain."""
+    weights = tuple(float(w) for w in _loss_option(config, "level_weights", ()))
+    if weights and len(weights) != pyramid_levels(config):
+        raise UserError(f"loss.level_weights has {len(weights)} weights for "
+                        f"loss.pyramid={pyramid_levels(config)} levels")
+    return weights or (1.0,) * pyramid_levels(config)
+
+
+def fine_ramp(config, step):
+    """The factor on level 0's terms at `step`: 0 -> 1 linearly over `config.loss.
+    fine_ramp_steps` steps (0, the default: always 1). The fine terms are most of the loss and
+    are met early by fine grain; ramped in, they let the coarse levels lay out the bricks
+    first, and then refine them."""
+    ramp = int(_loss_option(config, "fine_ramp_steps", 0))
+    if ramp <= 0 or step is None:
+        return jnp.float32(1.0)
+    return jnp.clip(jnp.asarray(step, jnp.float32) / ramp, 0.0, 1.0)
+
+
+def shift_distances(config) -> tuple[int, ...]:
+    """`config.loss.shift_grams`: distances in output pixels at which shifted Gram matrices are
+    matched too (jresgen/texture/pyramid.py: shift_terms); empty, the default: none."""
+    return tuple(int(d) for d in _loss_option(config, "shift_grams", ()))
+
+
+def shift_terms(config):
+    from jresgen.texture import pyramid
+    return pyramid.shift_terms(loss_terms(config), config.data.patch_size,
+                               shift_distances(config))
+
+
+def term_weights(config, step=None):
+    """The weight of every loss term (the plain terms, then the shifted ones) at `step` (None:
+    the end of any ramp), before the 1 / mean(T^2) normalisation."""
+    from jresgen.texture.pyramid import term_levels
+    per_level = level_weights(config)
+    ramp = fine_ramp(config, step)
+    levels = term_levels(loss_terms(config))
+    levels = levels + [levels[i] for i, _, _ in shift_terms(config)]
+    return [per_level[p] * (ramp if p == 0 else 1.0) for p in levels]
+
+
 def loss_terms(config):
     """[(pyramid level, feature layers)] the loss sums over (jresgen/texture/pyramid.py)."""
     from jresgen.texture.pyramid import pyramid_layers
@@ -97,6 +150,16 @@ def feature_statistics(config):
                                                  _exemplar(config.data.exemplar)[0])
 
 
+def shift_statistics(config):
+    """The exemplar's shifted Gram matrix per shift term (empty without loss.shift_grams)."""
+    from jresgen.texture.pyramid import pyramid_shift_grams
+    terms = shift_terms(config)
+    if not terms:
+        return []
+    with jax.ensure_compile_time_eval():
+        return pyramid_shift_grams(loss_terms(config), terms, _exemplar(config.data.exemplar)[0])
+
+
 def init_state(config, rng, batch, make_optimizer) -> TrainState:
     init_rng, state_rng = jax.random.split(rng)
     model = build_model(config)
@@ -110,22 +173,41 @@ def init_state(config, rng, batch, make_optimizer) -> TrainState:
                         f"({_extractor(config).min_size}); use fewer features.layers or larger "
                         f"patches")
     extractor, targets = feature_statistics(config)
+    level_weights(config)  # a wrong count fails here, not inside the first step's trace
+    model_state = {"feature_params": extractor.params, "target_grams": targets}
+    if shift_distances(config):  # only then: states (and checkpoints) without it stay as they were
+        model_state["shift_grams"] = shift_statistics(config)
     tx, _ = make_optimizer()
     return TrainState.create(params=variables["params"], tx=tx, rng=state_rng,
-                             model_state={"feature_params": extractor.params,
-                                          "target_grams": targets})
+                             model_state=model_state)
 
 
-def texture_loss(config, params, model_state, noises):
-    """(relative Gram loss summed over layers, images [B, H, W, C])."""
-    from jresgen.texture.pyramid import pyramid_features
+def texture_loss(config, params, model_state, noises, step=None):
+    """(the weighted relative Gram loss summed over terms, images [B, H, W, C]); `step` sets
+    the fine ramp (None: full weight)."""
+    loss, (images, _) = _loss_and_distance(config, params, model_state, noises, step)
+    return loss, images
+
+
+def _loss_and_distance(config, params, model_state, noises, step):
+    """(weighted loss, (images, gram_distance: the plain terms' mean relative error))."""
+    from jresgen.texture.pyramid import pyramid_features, shifted_grams
     images = build_model(config).apply({"params": params}, noises)
-    targets = model_state["target_grams"]
+    targets = list(model_state["target_grams"])
     features = pyramid_features(loss_terms(config), model_state["feature_params"],
                                 _as_rgb(images))
-    if batch_gram(config):  # the batch as one tall image: its Gram is the samples' mean Gram
-        features = [f.reshape((1, -1) + f.shape[2:]) for f in features]
-    return gram_loss(features, targets, inverse_norm_weights(targets)), images
+    grams = [gram_matrix(f) for f in features]
+    if shift_distances(config):
+        grams += shifted_grams(features, shift_terms(config))
+        targets += list(model_state["shift_grams"])
+    if batch_gram(config):  # the batch's mean Gram: every position of every sample
+        grams = [g.mean(0, keepdims=True) for g in grams]
+    errors = [w * jnp.mean(jnp.square(g - t))
+              for g, t, w in zip(grams, targets, inverse_norm_weights(targets))]
+    weights = term_weights(config, step)
+    loss = sum(w * e for w, e in zip(weights, errors))
+    plain = len(model_state["target_grams"])
+    return loss, (images, sum(errors[:plain]) / plain)
 
 
 def train_step(state: TrainState, batch, *, config, axis_name=None):
@@ -134,13 +216,12 @@ def train_step(state: TrainState, batch, *, config, axis_name=None):
     noises = draw_noise(model, state.rng, batch["index"], size, size)
 
     def loss_fn(params):
-        return texture_loss(config, params, state.model_state, noises)
+        return _loss_and_distance(config, params, state.model_state, noises, state.step)
 
-    (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-    grads, loss = mean_over_devices((grads, loss), axis_name)
+    (loss, (_, distance)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    grads, loss, distance = mean_over_devices((grads, loss, distance), axis_name)
     state = state.apply_gradients(grads)
-    layers = len(state.model_state["target_grams"])
-    return state, {"loss": loss, "gram_distance": loss / layers,
+    return state, {"loss": loss, "gram_distance": distance,
                    "grad_norm": optax.tree.norm(grads),
                    "param_norm": optax.tree.norm(state.params)}
 

@@ -58,3 +58,60 @@ def pyramid_grams(levels, exemplar):
         pooled = np.asarray(pool(jnp.asarray(exemplar, jnp.float32)[None], p))[0]
         out += exemplar_grams(layers, pooled)
     return out
+
+
+def term_levels(levels):
+    """The pyramid level of every term, in pyramid_features' order."""
+    return [p for p, layers in levels for _ in layers.layer_names]
+
+
+def term_strides(levels):
+    """Output pixels per feature-map pixel of every term: 2^level times the layer's stride."""
+    return [2 ** p * s for p, layers in levels for s in layers.layer_strides]
+
+
+# Shifted terms only on maps at least this coarse: a stride-1 map of a 256-pixel patch costs
+# a GFLOP per Gram matrix (as much as the rest of the loss), and the spacings worth matching
+# (a brick is ~30 x 70 pixels) are many fine pixels anyway.
+SHIFT_MIN_STRIDE = 4
+
+
+def shift_terms(levels, size: int, distances):
+    """[(term index, axis, shift in map pixels)]: for each distance d (output pixels) and each
+    term whose stride S >= SHIFT_MIN_STRIDE divides d, its feature map against itself moved
+    d / S map pixels down (axis 1) and right (axis 2), when that leaves at least half the map
+    of a `size` patch (the Gram matrix is still a mean over many positions)."""
+    out = []
+    flat = [(p, layers, name) for p, layers in levels for name in layers.layer_names]
+    for i, ((p, layers, name), stride) in enumerate(zip(flat, term_strides(levels))):
+        side = _map_side(layers, name, size // 2 ** p)
+        for d in distances:
+            if stride < SHIFT_MIN_STRIDE or d % stride or not 1 <= d // stride <= side // 2:
+                continue
+            out += [(i, 1, d // stride), (i, 2, d // stride)]
+    return out
+
+
+def _map_side(layers, name, side: int) -> int:
+    """The side of layer `name`'s map for an input of `side` pixels (traced by shape only)."""
+    import jax
+    one = layers.subset([name])
+    x = jax.ShapeDtypeStruct((1, side, side, 3), jnp.float32)
+    return jax.eval_shape(lambda p, im: one.apply(p, im), one.params, x)[0].shape[1]
+
+
+def shifted_grams(features, terms):
+    """[B, C, C] per shift term, from the flat features of pyramid_features."""
+    from jresgen.metrics.gram import shifted_gram_matrix
+    return [shifted_gram_matrix(features[i], axis, k) for i, axis, k in terms]
+
+
+def pyramid_shift_grams(levels, terms, exemplar):
+    """The exemplar's [C, C] shifted Gram matrix per shift term: each level's pooled exemplar
+    measured whole (the coarse maps these terms use are small)."""
+    import jax
+    feats = []
+    x = jnp.asarray(exemplar, jnp.float32)[None]
+    for p, layers in levels:
+        feats += jax.jit(layers.apply)(layers.params, pool(x, p))
+    return [g[0] for g in shifted_grams(feats, terms)]
