@@ -28,7 +28,7 @@ Runs on the same loaded CPU, 512x512 samples looked at:
 - pyramid=3, 256x256, batch 1, lr 4e-3, level_weights=(1, 2, 4), fine_ramp_steps=400,
   shift_grams=(32,), 1200 steps: 0.0052, 15 min 42 s; shorter broken vertical lines, a few
   joints. At 1600 steps (this config) the lines run through and the joints multiply.
-- (an earlier, lost attempt) pyramid=3, 256x256, batch 1, lr 4e-3, 1100 steps, without the
+- (an earlier run) pyramid=3, 256x256, batch 1, lr 4e-3, 1100 steps, without the
   shifted Grams: 0.0031, 6 min 30 s quiet; mortar lines and horizontal joints, plaid-like.
 - this config with `--config.loss.shift_grams=()`, 1600 steps: 0.0033, 10 min 48 s (lighter
   load: 167 % CPU, 804 s user + 285 s system: the shifted terms cost ~6 % of the CPU time);

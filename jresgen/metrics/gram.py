@@ -10,9 +10,7 @@ import jax.numpy as jnp
 def gram_matrix(f):
     """[B, H, W, C] -> [B, C, C]: sum over positions of f_i * f_j, divided by H*W, so a texture
     and a larger crop of it have the same Gram matrix. Accumulated in float32."""
-    b, h, w, c = f.shape
-    flat = f.reshape(b, h * w, c).astype(jnp.float32)
-    return jnp.einsum("bpi,bpj->bij", flat, flat) / (h * w)
+    return gram_matrix_pair(f, f)
 
 
 def shifted_gram_matrix(f, axis: int, shift: int):
