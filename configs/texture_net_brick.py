@@ -6,12 +6,12 @@ forward pass.
     jresgen eval --workdir runs/texture_net_brick --json
     jresgen sample --workdir runs/texture_net_brick --size 512x512 brick_512.png
 
-Measured (2026-11-27, the 2-core CPU shared with another engineer's trainings, load 3-5):
-`/usr/bin/time -v jresgen train --config configs/texture_net_brick.py --workdir DIR`, 1600
-steps in 15 min 39 s wall at 123 % CPU (858 s user + 297 s system); about 10 min on the quiet
-CPU by the CPU seconds (an estimate: not run quiet). Eval gram_distance 0.0039 over 4 samples
-of 256x256, vs 0.082 between the exemplar's two halves and 2.07 for noise. `sample --size
-512x512`: 9.5 s wall (benchmarks/results/cpu_texture_net_brick_512.png). The sample has
+Measured on the quiet 2-core CPU (2026-11-27): `/usr/bin/time -v jresgen train --config
+configs/texture_net_brick.py --workdir DIR`, 1600 steps in 9 min 47 s wall (814 s user + 288 s
+system, ~2.9 steps/s); eval gram_distance 0.0038 over 4 samples of 256x256, vs 0.082 between
+the exemplar's two halves and 2.07 for noise (on the CPU shared with other trainings: 15 min
+39 s, 0.0039). `sample --size 512x512`: 6.0 s wall (benchmarks/results/
+cpu_texture_net_brick_512.png, from the shared-CPU run). The sample has
 light vertical mortar lines about a brick's width apart, most of them running the whole height,
 crossed by short light horizontal joints, some staggered between neighbouring columns: the
 exemplar's layout, softer. Not yet a brick wall: the joints are blurred and often doubled, many
