@@ -19,6 +19,7 @@ from pathlib import Path
 
 from benchmarks import machine, report
 from benchmarks.families import FAMILIES
+from jresgen._malloc_defaults import tunables_to_set
 from benchmarks.load import wait_until_quiet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +87,11 @@ def worker_env(xla_setting: str | None, threads: int, device: str) -> dict:
     elif xla_setting == "tuned":
         env.pop("JRESGEN_NO_XLA_DEFAULTS", None)
         env["XLA_FLAGS"] = " ".join(flags)  # jresgen adds its own flag on import
+        # and the `jresgen` command restarts with glibc's huge-page tunable: a worker is not
+        # that command, so it gets the tunable here (jresgen/_malloc_defaults.py)
+        tunables = tunables_to_set(env)
+        if tunables:
+            env["GLIBC_TUNABLES"] = tunables
     return env
 
 
@@ -157,7 +163,7 @@ def plan(args, exchange_dir: str) -> list[tuple[tuple, dict, str | None]]:
     """Every worker of one round as (where its result goes, spec, XLA setting)."""
     base = dict(device=args.device, dtype=args.dtype, threads=args.threads)
     jobs = [(("peak", lib), {"kind": f"peak_{lib}", "matmul_n": MATMUL_N[args.device], **base},
-             "tuned") for lib in ("jax", "torch")]
+             "tuned" if lib == "jax" else None) for lib in ("jax", "torch")]
     # The first JAX worker exports the initial weights the PyTorch workers load and check.
     settings = sorted(args.xla_setting, key=lambda s: s != "tuned")
     for name in args.family:

@@ -103,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    if argv is None:  # the command itself, not a caller in this process (tests, scripts)
+        from jresgen._malloc_defaults import restart_with_huge_pages
+        restart_with_huge_pages()  # returns when it does not restart
     argv = sys.argv[1:] if argv is None else argv
     try:
         args, extra = _parser().parse_known_args(argv)
