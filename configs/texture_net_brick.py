@@ -7,8 +7,9 @@ forward pass.
     jresgen sample --workdir runs/texture_net_brick --size 512x512 brick_512.png
 
 Measured on the quiet 2-core CPU (2026-11-27): `/usr/bin/time -v jresgen train --config
-configs/texture_net_brick.py --workdir DIR`, 1600 steps in 9 min 47 s wall (814 s user + 288 s
-system, ~2.9 steps/s); eval gram_distance 0.0038 over 4 samples of 256x256, vs 0.082 between
+configs/texture_net_brick.py --workdir DIR`, 1600 steps in 7 min 18 s wall (760 s user + 66 s
+system, ~3.8 steps/s; 9 min 47 s and 288 s of system time before the command used huge pages,
+README "XLA on the CPU"); eval gram_distance 0.0038 over 4 samples of 256x256, vs 0.082 between
 the exemplar's two halves and 2.07 for noise (on the CPU shared with other trainings: 15 min
 39 s, 0.0039). `sample --size 512x512`: 6.0 s wall (benchmarks/results/
 cpu_texture_net_brick_512.png, from the shared-CPU run). The sample has

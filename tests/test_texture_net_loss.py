@@ -158,13 +158,19 @@ def _loss(config, state, noises, step=None):
                                           step)[0])
 
 
-def test_level_weights_scale_each_levels_terms():
-    config, state, noises = _tiny_state(pyramid=2)
+def _fine_and_coarse(config, state, noises):
+    """The loss of level 0's terms alone and of level 1's alone (pyramid 2)."""
     config.loss.level_weights = (1.0, 0.0)
     fine = _loss(config, state, noises)
     config.loss.level_weights = (0.0, 1.0)
     coarse = _loss(config, state, noises)
     config.loss.level_weights = ()
+    return fine, coarse
+
+
+def test_level_weights_scale_each_levels_terms():
+    config, state, noises = _tiny_state(pyramid=2)
+    fine, coarse = _fine_and_coarse(config, state, noises)
     plain = _loss(config, state, noises)
     assert fine > 0 and coarse > 0
     np.testing.assert_allclose(fine + coarse, plain, rtol=1e-5)
@@ -178,11 +184,7 @@ def test_level_weights_scale_each_levels_terms():
 
 def test_fine_ramp_brings_level_0_in_linearly():
     config, state, noises = _tiny_state(pyramid=2)
-    config.loss.level_weights = (1.0, 0.0)
-    fine = _loss(config, state, noises)
-    config.loss.level_weights = (0.0, 1.0)
-    coarse = _loss(config, state, noises)
-    config.loss.level_weights = ()
+    fine, coarse = _fine_and_coarse(config, state, noises)
     config.loss.fine_ramp_steps = 100
     for step, share in ((0, 0.0), (50, 0.5), (100, 1.0), (250, 1.0)):
         np.testing.assert_allclose(_loss(config, state, noises, step), coarse + share * fine,
