@@ -19,8 +19,8 @@ from pathlib import Path
 
 from benchmarks import machine, report
 from benchmarks.families import FAMILIES
-from jresgen._malloc_defaults import tunables_to_set
 from benchmarks.load import wait_until_quiet
+from jresgen._malloc_defaults import tunables_to_set
 
 ROOT = Path(__file__).resolve().parents[1]
 YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type"

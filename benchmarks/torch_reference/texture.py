@@ -114,9 +114,8 @@ def loss_from_config(config) -> GramLoss:
     import numpy as np
 
     from benchmarks.torch_reference.transfer import conv_kernel
-    from jresgen.tasks.texture_net import batch_gram, feature_statistics, loss_terms
-
-    from jresgen.tasks.texture_net import fine_ramp, level_weights, shift_distances
+    from jresgen.tasks.texture_net import (batch_gram, feature_statistics, fine_ramp,
+                                           level_weights, loss_terms, shift_distances)
     if config.features.kind != "random":
         raise NotImplementedError("the PyTorch Gram loss covers the random features only")
     if (shift_distances(config) or any(w != 1.0 for w in level_weights(config))

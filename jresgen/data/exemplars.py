@@ -7,6 +7,8 @@ image file (PNG/JPEG/..., grayscale, RGB or RGBA, any size) through the same loa
 A grayscale source is returned as three equal channels with `grayscale=True`, so callers can
 work in RGB and write a grayscale result back; an alpha channel is dropped (textures are opaque).
 """
+from pathlib import Path
+
 import numpy as np
 
 from jresgen.errors import UserError
@@ -38,7 +40,6 @@ def load_exemplar(name_or_path: str) -> tuple[np.ndarray, bool]:
         if grayscale:
             image = np.repeat(image[..., None], 3, axis=-1)
         return image[..., :3], grayscale
-    from pathlib import Path
     if not Path(name_or_path).exists():
         raise UserError(f"{name_or_path} is neither an image file nor a built-in image "
                         f"({', '.join(BUILTIN)})")

@@ -53,10 +53,14 @@ def gram_loss(features_list, target_grams_list, layer_weights=None):
         raise ValueError(f"{len(features_list)} feature maps but {len(target_grams_list)} "
                          f"target Gram matrices")
     weights = layer_weights if layer_weights is not None else [1.0] * len(features_list)
-    total = jnp.float32(0.0)
-    for f, target, w in zip(features_list, target_grams_list, weights):
-        total = total + w * jnp.mean(jnp.square(gram_matrix(f) - target))
-    return total
+    return sum(gram_errors([gram_matrix(f) for f in features_list], target_grams_list, weights),
+               jnp.float32(0.0))
+
+
+def gram_errors(grams, target_grams_list, weights):
+    """[w_l * mean((G_l - T_l)^2)] per term, from Gram matrices already computed (shifted ones,
+    or a batch's mean): the terms `gram_loss` sums."""
+    return [w * jnp.mean(jnp.square(g - t)) for g, t, w in zip(grams, target_grams_list, weights)]
 
 
 def inverse_norm_weights(target_grams_list, eps: float = 1e-12):

@@ -35,7 +35,7 @@ import optax
 
 from jresgen.data.image_io import image_grid
 from jresgen.errors import UserError
-from jresgen.metrics.gram import gram_matrix, inverse_norm_weights
+from jresgen.metrics.gram import gram_errors, gram_matrix, inverse_norm_weights
 from jresgen.models import texture as texture_models
 from jresgen.models.features import build_feature_extractor
 from jresgen.tasks.state import TrainState, mean_over_devices
@@ -74,18 +74,18 @@ def draw_noise(model, rng, indices, height, width):
     return jax.vmap(one)(indices)
 
 
+def _loss_option(config, key, default):
+    return (config.get("loss") or {}).get(key, default)
+
+
 def pyramid_levels(config) -> int:
     """`config.loss.pyramid`: Gram terms at this many output scales (1, the default: none)."""
-    return int((config.get("loss") or {}).get("pyramid", 1))
+    return int(_loss_option(config, "pyramid", 1))
 
 
 def batch_gram(config) -> bool:
     """`config.loss.batch_gram`: one Gram matrix per term for the whole batch (default False)."""
-    return bool((config.get("loss") or {}).get("batch_gram", False))
-
-
-def _loss_option(config, key, default):
-    return (config.get("loss") or {}).get(key, default)
+    return bool(_loss_option(config, "batch_gram", False))
 
 
 def level_weights(config) -> tuple[float, ...]:
@@ -202,8 +202,7 @@ def _loss_and_distance(config, params, model_state, noises, step):
         targets += list(model_state["shift_grams"])
     if batch_gram(config):  # the batch's mean Gram: every position of every sample
         grams = [g.mean(0, keepdims=True) for g in grams]
-    errors = [w * jnp.mean(jnp.square(g - t))
-              for g, t, w in zip(grams, targets, inverse_norm_weights(targets))]
+    errors = gram_errors(grams, targets, inverse_norm_weights(targets))
     weights = term_weights(config, step)
     loss = sum(w * e for w, e in zip(weights, errors))
     plain = len(model_state["target_grams"])

@@ -14,6 +14,7 @@ coarsest layer then spans 80 * 2^p of the output's pixels.
 
 Level 0 is the plain loss (every layer of the extractor), so one level is today's loss.
 """
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -94,7 +95,6 @@ def shift_terms(levels, size: int, distances):
 
 def _map_side(layers, name, side: int) -> int:
     """The side of layer `name`'s map for an input of `side` pixels (traced by shape only)."""
-    import jax
     one = layers.subset([name])
     x = jax.ShapeDtypeStruct((1, side, side, 3), jnp.float32)
     return jax.eval_shape(lambda p, im: one.apply(p, im), one.params, x)[0].shape[1]
@@ -109,7 +109,6 @@ def shifted_grams(features, terms):
 def pyramid_shift_grams(levels, terms, exemplar):
     """The exemplar's [C, C] shifted Gram matrix per shift term: each level's pooled exemplar
     measured whole (the coarse maps these terms use are small)."""
-    import jax
     feats = []
     x = jnp.asarray(exemplar, jnp.float32)[None]
     for p, layers in levels:
