@@ -6,6 +6,12 @@ convolution emitter (benchmarks/results/ shows both settings side by side). Excl
 individual convolutions from the YNN fusion fixes that. The flag only concerns the CPU
 backend, so it is harmless on GPU/TPU hosts.
 
+One flag for every family, because per family it measured the same way: on two threads each
+family timed under both settings was faster with it (sr_seed_net, sr_x2, EDSR-baseline, VAE:
+benchmarks/results/cpu_float32_sr_vae_hugepages.md). Only on one thread does YNNPACK win, for
+small convolutions (EDSR-baseline, 4x24x24x64: 113 vs 127 ms per step), since it runs them on
+a single thread anyway; benchmarks/README.md, "EDSR-baseline's gap", has the per-pass figures.
+
 XLA reads XLA_FLAGS once, when the first backend starts; this module must therefore run
 before any JAX computation. A user's own setting of the same flag always wins, and
 JRESGEN_NO_XLA_DEFAULTS=1 turns the defaults off altogether.
