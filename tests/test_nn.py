@@ -224,3 +224,26 @@ def test_unknown_norm_and_activation_are_rejected():
         BasicBlock(4, norm="weird").init(jax.random.PRNGKey(0), x)
     with pytest.raises(ValueError, match="unknown activation"):
         BasicBlock(4, activation="weird").init(jax.random.PRNGKey(0), x)
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (3, 7, 9, 2)])
+def test_max_pool_2x2_matches_flax_max_pool_and_its_gradient_on_ties(shape):
+    from jresgen.nn import max_pool_2x2
+    x = jax.random.normal(jax.random.PRNGKey(0), shape)
+    x = jnp.round(x * 2) / 2  # values on a 0.5 grid: many windows hold several maxima
+    win = x[:, :shape[1] // 2 * 2, :shape[2] // 2 * 2].reshape(
+        shape[0], shape[1] // 2, 2, shape[2] // 2, 2, shape[3])
+    assert int(((win == win.max(axis=(2, 4), keepdims=True)).sum(axis=(2, 4)) > 1).sum()) > 0
+    flax_pool = lambda v: nn.max_pool(v, (2, 2), strides=(2, 2))  # noqa: E731
+    np.testing.assert_array_equal(max_pool_2x2(x), flax_pool(x))
+    g = jax.random.normal(jax.random.PRNGKey(1), flax_pool(x).shape)
+    # select-and-scatter's gradient goes to the first maximum of each window; so must ours
+    np.testing.assert_array_equal(jax.vjp(max_pool_2x2, x)[1](g)[0],
+                                  jax.vjp(flax_pool, x)[1](g)[0])
+
+
+def test_max_pool_2x2_gradient_takes_the_first_of_tied_maxima():
+    from jresgen.nn import max_pool_2x2
+    x = jnp.array([[1.0, 3.0], [3.0, 3.0]]).reshape(1, 2, 2, 1)
+    dx = jax.grad(lambda v: max_pool_2x2(v).sum())(x)
+    np.testing.assert_array_equal(dx.reshape(2, 2), [[0.0, 1.0], [0.0, 0.0]])

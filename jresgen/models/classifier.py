@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jresgen.nn import Activation, BasicBlock, BottleneckBlock, apply_norm, make_norm
+from jresgen.nn import Activation, BasicBlock, BottleneckBlock, apply_norm, make_norm, max_pool_2x2
 
 # ResNet.stem -> (kernel, stride, max-pool after it)
 STEMS = {"cifar": (3, 1, False), "imagenet": (7, 2, True)}
@@ -39,7 +39,7 @@ class LeNet(nn.Module):
     def __call__(self, x, train: bool = False, features_only: bool = False):
         for i, f in enumerate(self.conv_features):
             x = nn.relu(nn.Conv(f, (5, 5), dtype=self.dtype, name=f"conv{i + 1}")(x))
-            x = nn.max_pool(x, (2, 2), strides=(2, 2))
+            x = max_pool_2x2(x)
         x = x.reshape(x.shape[0], -1)
         for i, h in enumerate(self.hidden):
             x = nn.relu(nn.Dense(h, dtype=self.dtype, name=f"dense{i + 1}")(x))

@@ -54,6 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jresgen.errors import UserError
+from jresgen.nn.pooling import max_pool_2x2
 
 KINDS = ("random", "vgg19")
 
@@ -241,8 +242,7 @@ def _vgg19_apply(params, images, layer_names, periodic=False):
         elif name.startswith("relu"):
             x = jax.nn.relu(x)
         else:
-            x = jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1),
-                                      "VALID")
+            x = max_pool_2x2(x)  # VGG's 2x2/2 pooling, with an elementwise gradient
         if name in layer_names:
             out[name] = x
     return [out[n] for n in layer_names]
