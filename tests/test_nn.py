@@ -247,3 +247,27 @@ def test_max_pool_2x2_gradient_takes_the_first_of_tied_maxima():
     x = jnp.array([[1.0, 3.0], [3.0, 3.0]]).reshape(1, 2, 2, 1)
     dx = jax.grad(lambda v: max_pool_2x2(v).sum())(x)
     np.testing.assert_array_equal(dx.reshape(2, 2), [[0.0, 1.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (2, 16, 16, 16), (1, 16, 32, 24)])
+def test_conv4x4_s2_matches_a_strided_conv_and_its_gradients(shape):
+    """The folded input gradient (space-to-depth, used from 16x16 and 16 channels up) and the
+    plain one both equal the gradients of nn.Conv(4x4, stride 2, padding 1)."""
+    from jresgen.nn import Conv4x4S2
+    x = jax.random.normal(jax.random.PRNGKey(0), shape)
+    ours = Conv4x4S2(5, use_bias=False)
+    ref = nn.Conv(5, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False)
+    params = ours.init(jax.random.PRNGKey(1), x)
+    assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, ref.init(
+        jax.random.PRNGKey(1), x))
+    loss = lambda m: lambda p, v: (m.apply(p, v) ** 2).sum()  # noqa: E731
+    np.testing.assert_allclose(ours.apply(params, x), ref.apply(params, x), rtol=1e-5, atol=1e-5)
+    for a, b in zip(jax.grad(loss(ours), (0, 1))(params, x), jax.grad(loss(ref), (0, 1))(params, x)):
+        for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+            np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-4 * float(jnp.abs(v).max()))
+
+
+def test_conv4x4_s2_rejects_odd_sizes():
+    from jresgen.nn import conv4x4_s2
+    with pytest.raises(ValueError, match="even height and width"):
+        conv4x4_s2(jnp.zeros((1, 7, 8, 2)), jnp.zeros((4, 4, 2, 3)))

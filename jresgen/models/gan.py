@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jresgen.nn import (ResidualDownBlock, ResidualUpBlock, UpConv4x4, make_norm,
+from jresgen.nn import (Conv4x4S2, ResidualDownBlock, ResidualUpBlock, UpConv4x4, make_norm,
                         rematerialized, spectral_normalized)
 
 DCGAN_INIT = nn.initializers.normal(0.02)  # the DCGAN paper's N(0, 0.02) for every weight
@@ -82,9 +82,8 @@ class DCGANDiscriminator(nn.Module):
         norm = make_norm("batch", train=train, axis_name=self.axis_name, dtype=self.dtype)
         x = x.astype(self.dtype)
         for i in range(n):
-            x = nn.Conv(self.features * 2 ** i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                        use_bias=False, kernel_init=DCGAN_INIT, dtype=self.dtype,
-                        name=f"conv{i}")(x)
+            x = Conv4x4S2(self.features * 2 ** i, use_bias=False, kernel_init=DCGAN_INIT,
+                          dtype=self.dtype, name=f"conv{i}")(x)
             if i:
                 x = norm(scale_init=_bn_scale_init, name=f"norm{i}")(x)
             x = nn.leaky_relu(x, 0.2)

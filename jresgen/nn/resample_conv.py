@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from jresgen.nn.kernel_layer import KernelLayer
 from jresgen.nn.pixel_shuffle import pixel_shuffle
+from jresgen.nn.strided_conv import conv4x4_s2
 
 
 def _fold_phases(kernel: jnp.ndarray, axis: int) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -88,8 +89,7 @@ def conv3x3_avg_pool(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
     [B, H/2, W/2, out] (H, W even)."""
     if x.shape[1] % 2 or x.shape[2] % 2:
         raise ValueError(f"conv3x3_avg_pool needs an even height and width, got {x.shape[1:3]}")
-    return jax.lax.conv_general_dilated(x, pooled_kernel(kernel), (2, 2), ((1, 1), (1, 1)),
-                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    return conv4x4_s2(x, pooled_kernel(kernel))
 
 
 class Conv3x3AvgPool(KernelLayer):
