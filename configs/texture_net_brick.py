@@ -61,10 +61,12 @@ def get_config(variant=None):
     config.model = ml_collections.ConfigDict(dict(
         scales=5, features=32, noise_channels=3, blocks=1, norm="instance",
         activation="leaky_relu", padding="CIRCULAR", dtype="float32"))
-    # patch_size: training textures (a multiple of 2^(scales-1), at least the features' 80)
+    # patch_size: training textures (a multiple of 2^(scales-1), at least the features' 80).
+    # exemplar_scale: the exemplar resized by this (Lanczos) before its Gram matrices, and the
+    # evaluation's floor and noise, are taken; the net's textures are at that scale
     config.data = ml_collections.ConfigDict(dict(
-        name="texture_exemplar", exemplar="brick", patch_size=256, eval_size=256,
-        eval_batch_size=4))
+        name="texture_exemplar", exemplar="brick", exemplar_scale=1.0, patch_size=256,
+        eval_size=256, eval_batch_size=4))
     config.features = default_features_config("random")
     # pyramid: Gram terms of the outputs pooled by 1, 2, .. 2^(pyramid-1) against the exemplar
     # pooled the same way (jresgen/texture/pyramid.py); 1 = the plain loss. batch_gram: match
