@@ -283,10 +283,10 @@ def test_random_layer_strides():
 
 
 def test_the_brick_configs_use_the_options():
-    """The full config's loss as its docstring says (coarse-weighted levels, fine ramp, shifted
-    Grams), and the :tiny variant runs the same kinds of terms at its size."""
+    """The full config's loss as its docstring says (half-scale exemplar, coarse-weighted levels,
+    fine ramp, shifted Grams), and the :tiny variant runs the same kinds of terms at its size."""
     full = load_config(f"{CONFIGS}/texture_net_brick.py")
-    assert texture_net.pyramid_levels(full) == 3
+    assert texture_net.pyramid_levels(full) == 3 and full.data.exemplar_scale == 0.5
     assert texture_net.level_weights(full) == (1.0, 2.0, 4.0)
     assert texture_net.shift_terms(full)
     levels = pyramid.term_levels(texture_net.loss_terms(full))
@@ -312,8 +312,10 @@ def test_exemplar_scale_resizes_the_exemplar_and_1_leaves_it():
 def test_the_loss_and_the_evaluation_use_the_scaled_exemplar():
     from jresgen import data as datasets
     config = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
-    assert config.data.exemplar_scale == 1.0  # the default: the exemplar as it is
+    with config.unlocked():
+        del config.data["exemplar_scale"]  # a config without the key: the exemplar as it is
     assert texture_net._exemplar(config)[0].shape == (512, 512, 3)
+    config = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
     config.data.exemplar_scale = 0.25
     exemplar = texture_net._exemplar(config)[0]
     assert exemplar.shape == (128, 128, 3)
