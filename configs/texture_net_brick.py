@@ -6,24 +6,51 @@ forward pass.
     jresgen eval --workdir runs/texture_net_brick --json
     jresgen sample --workdir runs/texture_net_brick --size 512x512 brick_512.png
 
-Measured on the quiet 2-core CPU (2026-11-27): `/usr/bin/time -v jresgen train --config
-configs/texture_net_brick.py --workdir DIR`, 1600 steps in 7 min 18 s wall (760 s user + 66 s
-system, ~3.8 steps/s; 9 min 47 s and 288 s of system time before the command used huge pages,
-README "XLA on the CPU"); eval gram_distance 0.0038 over 4 samples of 256x256, vs 0.082 between
-the exemplar's two halves and 2.07 for noise (on the CPU shared with other trainings: 15 min
-39 s, 0.0039). `sample --size 512x512`: 6.0 s wall (benchmarks/results/
-cpu_texture_net_brick_512.png, from the shared-CPU run). The sample has
-light vertical mortar lines about a brick's width apart, most of them running the whole height,
-crossed by short light horizontal joints, some staggered between neighbouring columns: the
-exemplar's layout, softer. Not yet a brick wall: the joints are blurred and often doubled, many
-do not meet the vertical lines, so few bricks are closed, and the faces are a fine vertical
-grain instead of the photo's flat grey.
+Measured (2026-11-27) on the 2-core CPU while it was shared with another engineer's work (so
+the CPU time, not the wall time, is the cost): `/usr/bin/time -v jresgen train --config
+configs/texture_net_brick.py --workdir DIR`, 6500 steps, 763 s user + 62 s system = 825 CPU-s
+(13 min 51 s wall at ~100 % of one core; not yet timed on the quiet CPU; the previous config,
+below, took 826 CPU-s and 7 min 18 s there). Eval gram_distance 0.0026 over 4 samples of
+256x256, vs 0.069 between the scaled exemplar's two halves and 2.39 for noise (these three
+are measured against the exemplar at `data.exemplar_scale`, so they do not compare with the
+unscaled figures below). `sample --size 512x512`: benchmarks/results/
+cpu_texture_net_brick_512.png. The textures are at half the photo's scale (bricks ~15x40
+pixels). The sample has straight light vertical mortar lines about a brick's width apart, most
+running a long way, crossed by short horizontal joints, staggered between neighbouring columns,
+that meet them in T-junctions and here and there close a rectangle (more of them than at 5000
+steps): the exemplar's staggered layout, sharper than the previous
+config's wavy, doubled lines. Still not a brick wall: most bricks are not closed, faint extra
+vertical lines fall between the mortar lines, and the faces are a grainy crosshatch instead of
+the photo's flat grey.
 
-The loss: 256x256 patches (batch 1, the same pixels per step as 4 of 128), `loss.pyramid=3`
-with `level_weights=(1, 2, 4)` (the pooled levels, whose features span whole bricks, count
-more), level 0 ramped in over the first 400 steps (`fine_ramp_steps`), and shifted Gram
-matrices 32 pixels (a brick's width) down and right (`shift_grams`, Berger & Memisevic 2017).
-Runs on the same loaded CPU, 512x512 samples looked at:
+What changed (one 256x256 patch per step before, 1600 steps; levers in the order tried, all
+on the shared CPU, 512x512 samples looked at next to the exemplar):
+- `data.exemplar_scale=0.5` (bricks ~15x40 pixels: the features' and the generator's reach,
+  fixed in pixels, then spans whole bricks), else the previous config, 1600 steps: 0.0049
+  (scaled floor 0.069), 888 CPU-s; a fine grainy crosshatch with vertical streaks, no joints:
+  worse.
+- the same with `data.patch_size=128` (the same bricks per patch as 256 at full scale, a
+  quarter of the pixels: ~0.13 CPU-s a step instead of ~0.5) and 5000 steps: 0.0032, 652
+  CPU-s; straight vertical lines a brick apart, short staggered joints in T-junctions, a few
+  closed bricks; grainy faces.
+- that with `loss.shift_grams=(16, 32)` (16: a scaled brick's width): 0.0037, 696 CPU-s; the
+  vertical lines more evenly a brick apart, but fewer joints.
+- that with `loss.fine_ramp_steps=2500`: 0.0034, 650 CPU-s; much the same, the vertical lines
+  more broken.
+- that with `loss.level_weights=(1, 4, 16)`: 0.0052, 640 CPU-s; fainter, fewer joints and
+  grainier faces: worse.
+- that with 6500 steps (this config): 0.0026, 825 CPU-s; the sample described above.
+
+The previous config (`data.exemplar_scale=1.0, data.patch_size=256, total_steps=1600`): 7 min
+18 s on the quiet CPU (760 s user + 66 s system), eval 0.0038 (floor 0.082, noise 2.07); its
+sample had light vertical mortar lines about a brick apart, crossed by short light horizontal
+joints, some staggered; the joints blurred and often doubled, few bricks closed, the faces a
+fine vertical grain.
+
+The loss: `loss.pyramid=3` with `level_weights=(1, 2, 4)` (the pooled levels, whose features
+span whole bricks, count more), level 0 ramped in over the first 400 steps (`fine_ramp_steps`),
+and shifted Gram matrices 32 pixels down and right (`shift_grams`, Berger & Memisevic 2017).
+Runs before the exemplar scale, full-scale exemplar, on the loaded CPU, 512x512 samples:
 - pyramid=3, 256x256, batch 1, lr 4e-3, shift_grams=(16, 32, 64) (62 shifted terms), 800
   steps: 0.0096, 13 min 10 s; short vertical streaks and speckle, no joints.
 - pyramid=3, 256x256, batch 1, lr 4e-3, level_weights=(1, 2, 4), fine_ramp_steps=400,
@@ -36,7 +63,6 @@ Runs on the same loaded CPU, 512x512 samples looked at:
   denser vertical lines, closer than a brick's width, and horizontal joints running across
   many columns: plaid. The shifted Grams are what space the lines and break up the joints;
   the lower Gram distance without them is no sign of a better wall.
-Not run, for lack of CPU time: the weights or the ramp alone, or more steps.
 Before that, with 128x128 patches, batch 4, 600 steps (6 min 48 s quiet, 0.0079): vertical
 streaks. `loss.pyramid=3` and `loss.batch_gram=True` (each alone, 200 steps on a loaded CPU:
 eval gram_distance 0.0117 and 0.0109 against 0.0135) did not change that; batch_gram stays off.
@@ -50,21 +76,23 @@ from jresgen.models.features import default_features_config
 
 def get_config(variant=None):
     config = base_config("texture_net")
-    config.total_steps = 1600
+    config.total_steps = 6500
     config.batch_size = 1
     config.learning_rate = 4e-3
     config.log_every = 50
     config.eval_every = 0  # at the end
-    config.checkpoint_every = 800
+    config.checkpoint_every = 3250
     config.optimizer.schedule = "warmup_cosine"
     config.optimizer.warmup_steps = 20
     config.model = ml_collections.ConfigDict(dict(
         scales=5, features=32, noise_channels=3, blocks=1, norm="instance",
         activation="leaky_relu", padding="CIRCULAR", dtype="float32"))
-    # patch_size: training textures (a multiple of 2^(scales-1), at least the features' 80)
+    # patch_size: training textures (a multiple of 2^(scales-1), at least the features' 80).
+    # exemplar_scale: the exemplar resized by this (Lanczos) before its Gram matrices, and the
+    # evaluation's floor and noise, are taken; the net's textures are at that scale
     config.data = ml_collections.ConfigDict(dict(
-        name="texture_exemplar", exemplar="brick", patch_size=256, eval_size=256,
-        eval_batch_size=4))
+        name="texture_exemplar", exemplar="brick", exemplar_scale=0.5, patch_size=128,
+        eval_size=256, eval_batch_size=4))
     config.features = default_features_config("random")
     # pyramid: Gram terms of the outputs pooled by 1, 2, .. 2^(pyramid-1) against the exemplar
     # pooled the same way (jresgen/texture/pyramid.py); 1 = the plain loss. batch_gram: match

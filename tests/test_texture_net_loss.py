@@ -1,8 +1,8 @@
 """The loss options of feed-forward texture nets: the pyramid (jresgen/texture/pyramid.py,
 config.loss.pyramid), whose level p is the plain Gram loss of the images pooled by 2^p,
 config.loss.batch_gram, the loss of the batch's mean Gram matrix, config.loss.level_weights and
-fine_ramp_steps (the weight of each level's terms), and config.loss.shift_grams (shifted Gram
-matrices)."""
+fine_ramp_steps (the weight of each level's terms), config.loss.shift_grams (shifted Gram
+matrices), and data.exemplar_scale (the exemplar the loss and the evaluation measure against)."""
 import functools
 
 import jax
@@ -12,6 +12,7 @@ import pytest
 
 from conftest import CONFIGS
 from jresgen.config import load_config
+from jresgen.data.exemplars import load_exemplar, scale_exemplar
 from jresgen.errors import UserError
 from jresgen.metrics.gram import gram_loss, inverse_norm_weights
 from jresgen.models.features import build_feature_extractor, default_features_config
@@ -99,7 +100,7 @@ def test_one_level_is_the_plain_loss_of_the_config():
     images = np.random.default_rng(2).uniform(
         size=(2, config.data.patch_size, config.data.patch_size, 3)).astype(np.float32)
     extractor = build_feature_extractor(config.features)
-    exemplar = texture_net._exemplar(config.data.exemplar)[0]
+    exemplar = texture_net._exemplar(config)[0]
     targets = exemplar_grams(extractor, exemplar)
     want = gram_loss(extractor(images), targets, inverse_norm_weights(targets))
     _, grams = texture_net.feature_statistics(config)
@@ -282,10 +283,10 @@ def test_random_layer_strides():
 
 
 def test_the_brick_configs_use_the_options():
-    """The full config's loss as its docstring says (coarse-weighted levels, fine ramp, shifted
-    Grams), and the :tiny variant runs the same kinds of terms at its size."""
+    """The full config's loss as its docstring says (half-scale exemplar, coarse-weighted levels,
+    fine ramp, shifted Grams), and the :tiny variant runs the same kinds of terms at its size."""
     full = load_config(f"{CONFIGS}/texture_net_brick.py")
-    assert texture_net.pyramid_levels(full) == 3
+    assert texture_net.pyramid_levels(full) == 3 and full.data.exemplar_scale == 0.5
     assert texture_net.level_weights(full) == (1.0, 2.0, 4.0)
     assert texture_net.shift_terms(full)
     levels = pyramid.term_levels(texture_net.loss_terms(full))
@@ -293,3 +294,34 @@ def test_the_brick_configs_use_the_options():
     assert [w for w, p in zip(start, levels) if p == 0] == [0.0] * levels.count(0)
     tiny = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
     assert texture_net.pyramid_levels(tiny) == 3 and texture_net.shift_terms(tiny)
+
+
+def test_exemplar_scale_resizes_the_exemplar_and_1_leaves_it():
+    image, _ = load_exemplar("brick")  # 512 x 512
+    half = scale_exemplar(image, 0.5)
+    assert half.shape == (256, 256, 3) and half.dtype == np.float32
+    assert scale_exemplar(image[..., :1], 0.5).shape == (256, 256, 1)
+    assert scale_exemplar(image, 1.0) is image
+    # antialiased: close to the 2x2 block means, not every other pixel
+    blocks = _numpy_pool(image[None], 2)[0]
+    assert np.abs(half - blocks).mean() < 0.5 * np.abs(image[::2, ::2] - blocks).mean()
+    with pytest.raises(UserError, match="exemplar_scale"):
+        scale_exemplar(image, 0.0)
+
+
+def test_the_loss_and_the_evaluation_use_the_scaled_exemplar():
+    from jresgen import data as datasets
+    config = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
+    with config.unlocked():
+        del config.data["exemplar_scale"]  # a config without the key: the exemplar as it is
+    assert texture_net._exemplar(config)[0].shape == (512, 512, 3)
+    config = load_config(f"{CONFIGS}/texture_net_brick.py:tiny")
+    config.data.exemplar_scale = 0.25
+    exemplar = texture_net._exemplar(config)[0]
+    assert exemplar.shape == (128, 128, 3)
+    _, eval_data = datasets.build(config)
+    np.testing.assert_array_equal(eval_data["exemplar"], exemplar)
+    _, targets = texture_net.feature_statistics(config)
+    want = pyramid_grams(texture_net.loss_terms(config), exemplar)
+    for got, t in zip(targets, want):
+        np.testing.assert_allclose(got, t, rtol=1e-5)

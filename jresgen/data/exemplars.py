@@ -3,6 +3,7 @@ image file (PNG/JPEG/..., grayscale, RGB or RGBA, any size) through the same loa
 
     image, grayscale = load_exemplar("brick")          # float32 [H, W, 3] in [0, 1]
     image, grayscale = load_exemplar("my_texture.png")
+    image = scale_exemplar(image, 0.5)                 # [H/2, W/2, 3], Lanczos (antialiased)
 
 A grayscale source is returned as three equal channels with `grayscale=True`, so callers can
 work in RGB and write a grayscale result back; an alpha channel is dropped (textures are opaque).
@@ -45,3 +46,22 @@ def load_exemplar(name_or_path: str) -> tuple[np.ndarray, bool]:
                         f"({', '.join(BUILTIN)})")
     rgb, _, grayscale = read_image(name_or_path)
     return rgb, grayscale
+
+
+def scale_exemplar(image: np.ndarray, scale: float) -> np.ndarray:
+    """float32 [H, W, C] in [0, 1] resized by `scale` (Lanczos, so antialiased when shrinking;
+    via uint8, the exemplars' own precision); `scale` 1 returns `image` unchanged. A texture
+    model's receptive fields and patches are fixed in pixels: shrinking the exemplar makes
+    them span more of its structure (whole bricks) at the cost of its finest detail."""
+    if scale <= 0:
+        raise UserError(f"data.exemplar_scale must be positive, got {scale}")
+    if scale == 1.0:
+        return image
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    u8 = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    pil = Image.fromarray(u8[..., 0] if u8.shape[-1] == 1 else u8)
+    out = np.asarray(pil.resize(size, Image.Resampling.LANCZOS), np.float32) / 255
+    return out.reshape(size[1], size[0], image.shape[-1])

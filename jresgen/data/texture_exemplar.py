@@ -5,7 +5,9 @@ The net's training batches carry no images, only the global indices of the sampl
 draws each sample's noise from its index, so 1 and N devices see the same noise. The target
 is the exemplar's Gram matrices, computed once (jresgen/tasks/texture_net.py).
 
-Evaluation data: {"exemplar": float32 [H, W, 3] in [0, 1], "grayscale": bool}.
+Evaluation data: {"exemplar": float32 [H, W, 3] in [0, 1], "grayscale": bool}, the exemplar
+resized by `data.exemplar_scale` (default 1) when the config has it: the net is trained
+against, and measured against, the same scaled exemplar (jresgen/data/exemplars.py).
 """
 import numpy as np
 
@@ -25,7 +27,8 @@ class SampleIndexSource:
 def build_texture_exemplar(config):
     """(SampleIndexSource, {"exemplar", "grayscale"}) for `config.data.exemplar`, a built-in
     name (brick, grass, gravel, a scikit-image photo) or an image file."""
-    from jresgen.data.exemplars import load_exemplar
+    from jresgen.data.exemplars import load_exemplar, scale_exemplar
 
     exemplar, grayscale = load_exemplar(config.data.exemplar)
+    exemplar = scale_exemplar(exemplar, float(config.data.get("exemplar_scale", 1.0)))
     return SampleIndexSource(config.batch_size), {"exemplar": exemplar, "grayscale": grayscale}

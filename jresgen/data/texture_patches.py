@@ -10,19 +10,14 @@ Batches: {"image": float32 [B, P, P, C] in [0, 1]}, C = 1 for a grayscale exempl
 """
 import numpy as np
 
-from jresgen.data.exemplars import load_exemplar
+from jresgen.data.exemplars import load_exemplar, scale_exemplar
 from jresgen.data.rows import row_range
 
 
 def prepare_exemplar(name: str, scale: float) -> np.ndarray:
     """float32 [H, W, C] in [0, 1]; C = 1 when the exemplar is grayscale."""
     image, grayscale = load_exemplar(name)
-    if scale != 1.0:
-        from PIL import Image
-        h, w = image.shape[:2]
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        pil = Image.fromarray(np.round(image * 255).astype(np.uint8))
-        image = np.asarray(pil.resize(size, Image.Resampling.LANCZOS), np.float32) / 255
+    image = scale_exemplar(image, scale)
     return image[..., :1] if grayscale else image
 
 

@@ -24,6 +24,10 @@ more uniform than bricks (streaks). Under pmap it is each device's share of the 
 ramped in, so the coarse levels lay out the structure first); `config.loss.shift_grams` adds
 shifted Gram matrices (Berger & Memisevic 2017), which see how far apart features recur. All
 default off. The `gram_distance` metric is the plain terms' mean, whatever the weights.
+`config.data.exemplar_scale` (default 1) resizes the exemplar before all of this (and before
+the evaluation's distances): the features' and the generator's reach is fixed in pixels, so a
+smaller exemplar puts more of its structure (whole bricks) within it; textures come out at
+that scale.
 """
 import functools
 import math
@@ -43,15 +47,22 @@ from jresgen.tasks.state import TrainState, mean_over_devices
 EVAL_TAG = 0x7E57  # keeps evaluation's noise apart from any training sample's
 
 
+def _exemplar(config):
+    """(the exemplar [H, W, 3] the loss targets, grayscale): `data.exemplar` resized by
+    `data.exemplar_scale` (default 1), as the evaluation data (jresgen/data/texture_exemplar.py)."""
+    return _scaled_exemplar(config.data.exemplar, float(config.data.get("exemplar_scale", 1.0)))
+
+
 @functools.lru_cache(maxsize=8)
-def _exemplar(name: str):
-    from jresgen.data.exemplars import load_exemplar
-    return load_exemplar(name)
+def _scaled_exemplar(name: str, scale: float):
+    from jresgen.data.exemplars import load_exemplar, scale_exemplar
+    image, grayscale = load_exemplar(name)
+    return scale_exemplar(image, scale), grayscale
 
 
 def output_channels(config) -> int:
     """1 for a grayscale exemplar (the texture is then exactly grey), else 3."""
-    return 1 if _exemplar(config.data.exemplar)[1] else 3
+    return 1 if _exemplar(config)[1] else 3
 
 
 def build_model(config, axis_name=None):
@@ -137,7 +148,7 @@ def loss_terms(config):
     """[(pyramid level, feature layers)] the loss sums over (jresgen/texture/pyramid.py)."""
     from jresgen.texture.pyramid import pyramid_layers
     return pyramid_layers(_extractor(config), config.data.patch_size,
-                          _exemplar(config.data.exemplar)[0].shape[:2], pyramid_levels(config))
+                          _exemplar(config)[0].shape[:2], pyramid_levels(config))
 
 
 def feature_statistics(config):
@@ -147,7 +158,7 @@ def feature_statistics(config):
     # XLA would constant-fold the exemplar's features, which takes minutes.
     with jax.ensure_compile_time_eval():
         return _extractor(config), pyramid_grams(loss_terms(config),
-                                                 _exemplar(config.data.exemplar)[0])
+                                                 _exemplar(config)[0])
 
 
 def shift_statistics(config):
@@ -157,7 +168,7 @@ def shift_statistics(config):
     if not terms:
         return []
     with jax.ensure_compile_time_eval():
-        return pyramid_shift_grams(loss_terms(config), terms, _exemplar(config.data.exemplar)[0])
+        return pyramid_shift_grams(loss_terms(config), terms, _exemplar(config)[0])
 
 
 def init_state(config, rng, batch, make_optimizer) -> TrainState:
