@@ -6,11 +6,9 @@ forward pass.
     jresgen eval --workdir runs/texture_net_brick --json
     jresgen sample --workdir runs/texture_net_brick --size 512x512 brick_512.png
 
-Measured (2026-11-27) on the 2-core CPU while it was shared with another engineer's work (so
-the CPU time, not the wall time, is the cost): `/usr/bin/time -v jresgen train --config
-configs/texture_net_brick.py --workdir DIR`, 6500 steps, 763 s user + 62 s system = 825 CPU-s
-(13 min 51 s wall at ~100 % of one core; not yet timed on the quiet CPU; the previous config,
-below, took 826 CPU-s and 7 min 18 s there). Eval gram_distance 0.0026 over 4 samples of
+Measured on the quiet 2-core CPU (2026-11-27): `/usr/bin/time -v jresgen train --config
+configs/texture_net_brick.py --workdir DIR`, 6500 steps in 7 min 30 s wall (767 s user + 74 s
+system; shared CPU, one core: 825 CPU-s, 13 min 51 s; the previous config, below, 7 min 18 s). Eval gram_distance 0.0026 over 4 samples of
 256x256, vs 0.069 between the scaled exemplar's two halves and 2.39 for noise (these three
 are measured against the exemplar at `data.exemplar_scale`, so they do not compare with the
 unscaled figures below). `sample --size 512x512`: benchmarks/results/
