@@ -7,11 +7,11 @@ in DCGAN-CIFAR's step they took a fifth of the time (27 ms each at batch 128, 16
 channels, one thread). The same linear map by space-to-depth: pad by one, fold each 2x2 block
 of pixels into the channels, and a 4x4 stride-2 convolution becomes a 2x2 stride-1 convolution
 with 4x the input channels (kernel tap (2p + a, 2q + b) -> tap (p, q), channel (a, b, c)). Its
-input gradient is a plain stride-1 convolution and a depth-to-space copy. Measured per pass at
-that shape (benchmarks/README.md): input gradient 25.6 -> 12.9 ms; the forward and the weight
-gradient stay faster in the strided form (10.4 vs 11.7, 13.8 vs 16.1 ms), so only the input
-gradient changes form, and only where it measured faster (input gradient, ms, one thread,
-batch x size x in -> out): 128x16x16x64->128 25.5 -> 12.4, 64x32x32x64->128 57.6 -> 36.7,
+input gradient is a plain stride-1 convolution and a depth-to-space copy. The forward and the
+weight gradient stay faster in the strided form (at that shape 10.4 vs 11.7 and 13.8 vs 16.1
+ms), so only the input gradient changes form, and only where it measured faster (input
+gradient, ms, one thread, batch x size x in -> out):
+128x16x16x64->128 25.5 -> 12.4, 64x32x32x64->128 57.6 -> 36.7,
 64x16x16x128->256 35.3 -> 25.2, 128x32x32x32->64 43.0 -> 11.6, 16x64x64x64->128 58.0 -> 34.2;
 but 128x8x8x128->256 11.0 -> 14.4, and an RGB first layer (128x32x32x3->64) 1.75 -> 3.03. So
 inputs under 16x16 or with fewer than 16 channels keep the plain gradient.
@@ -56,6 +56,8 @@ def _fwd(x, kernel):
 
 def _bwd(res, g):
     x, kernel, need_dx, need_dk = res
+    if isinstance(g, jax.custom_derivatives.SymbolicZero):  # the output does not matter
+        return None, None
     folds = x.shape[-1] >= MIN_FOLDED_CHANNELS and min(x.shape[1:3]) >= MIN_FOLDED_SIZE
     input_form = _folded if folds else _strided
     # transposes of the linear maps, not vjp: no primal convolution is traced (FLOP counters)
