@@ -3,7 +3,7 @@ image file (PNG/JPEG/..., grayscale, RGB or RGBA, any size) through the same loa
 
     image, grayscale = load_exemplar("brick")          # float32 [H, W, 3] in [0, 1]
     image, grayscale = load_exemplar("my_texture.png")
-    image = scale_exemplar(image, 0.5)                 # [H/2, W/2, 3], Lanczos (antialiased)
+    image, grayscale = load_exemplar("brick", 0.5)     # [H/2, W/2, 3], Lanczos (antialiased)
 
 A grayscale source is returned as three equal channels with `grayscale=True`, so callers can
 work in RGB and write a grayscale result back; an alpha channel is dropped (textures are opaque).
@@ -31,8 +31,14 @@ def load_builtin(name: str) -> np.ndarray:
     return np.asarray(getattr(skimage.data, name)())
 
 
-def load_exemplar(name_or_path: str) -> tuple[np.ndarray, bool]:
-    """(RGB float32 [H, W, 3] in [0, 1], was_grayscale) for a built-in name or a file path."""
+def load_exemplar(name_or_path: str, scale: float = 1.0) -> tuple[np.ndarray, bool]:
+    """(RGB float32 [H, W, 3] in [0, 1], was_grayscale) for a built-in name or a file path,
+    resized by `scale` (`scale_exemplar`)."""
+    image, grayscale = _read_exemplar(name_or_path)
+    return scale_exemplar(image, scale), grayscale
+
+
+def _read_exemplar(name_or_path: str) -> tuple[np.ndarray, bool]:
     from jresgen.data.image_io import read_image
 
     if str(name_or_path) in BUILTIN:

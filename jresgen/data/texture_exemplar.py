@@ -24,11 +24,15 @@ class SampleIndexSource:
         return {"index": index.astype(np.int32)}
 
 
+def exemplar_scale(config) -> float:
+    """`config.data.exemplar_scale`, 1 (the exemplar as it is) for configs without the key."""
+    return float(config.data.get("exemplar_scale", 1.0))
+
+
 def build_texture_exemplar(config):
     """(SampleIndexSource, {"exemplar", "grayscale"}) for `config.data.exemplar`, a built-in
     name (brick, grass, gravel, a scikit-image photo) or an image file."""
-    from jresgen.data.exemplars import load_exemplar, scale_exemplar
+    from jresgen.data.exemplars import load_exemplar
 
-    exemplar, grayscale = load_exemplar(config.data.exemplar)
-    exemplar = scale_exemplar(exemplar, float(config.data.get("exemplar_scale", 1.0)))
+    exemplar, grayscale = load_exemplar(config.data.exemplar, exemplar_scale(config))
     return SampleIndexSource(config.batch_size), {"exemplar": exemplar, "grayscale": grayscale}

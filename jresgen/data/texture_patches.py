@@ -10,14 +10,13 @@ Batches: {"image": float32 [B, P, P, C] in [0, 1]}, C = 1 for a grayscale exempl
 """
 import numpy as np
 
-from jresgen.data.exemplars import load_exemplar, scale_exemplar
+from jresgen.data.exemplars import load_exemplar
 from jresgen.data.rows import row_range
 
 
 def prepare_exemplar(name: str, scale: float) -> np.ndarray:
     """float32 [H, W, C] in [0, 1]; C = 1 when the exemplar is grayscale."""
-    image, grayscale = load_exemplar(name)
-    image = scale_exemplar(image, scale)
+    image, grayscale = load_exemplar(name, scale)
     return image[..., :1] if grayscale else image
 
 

@@ -50,14 +50,14 @@ EVAL_TAG = 0x7E57  # keeps evaluation's noise apart from any training sample's
 def _exemplar(config):
     """(the exemplar [H, W, 3] the loss targets, grayscale): `data.exemplar` resized by
     `data.exemplar_scale` (default 1), as the evaluation data (jresgen/data/texture_exemplar.py)."""
-    return _scaled_exemplar(config.data.exemplar, float(config.data.get("exemplar_scale", 1.0)))
+    from jresgen.data.texture_exemplar import exemplar_scale
+    return _scaled_exemplar(config.data.exemplar, exemplar_scale(config))
 
 
 @functools.lru_cache(maxsize=8)
 def _scaled_exemplar(name: str, scale: float):
-    from jresgen.data.exemplars import load_exemplar, scale_exemplar
-    image, grayscale = load_exemplar(name)
-    return scale_exemplar(image, scale), grayscale
+    from jresgen.data.exemplars import load_exemplar
+    return load_exemplar(name, scale)
 
 
 def output_channels(config) -> int:
