@@ -68,8 +68,12 @@ def _count(jaxpr) -> int:
         # no while loops occur in the benchmarked steps
         trips = eqn.params["length"] if eqn.primitive.name == "scan" else 1
         model, executed = _MODEL_FRACTION.get(eqn.params.get("name"), (1, 1))
-        for sub in _sub_jaxprs(eqn):
-            total += trips * _count(sub) * model // executed
+        counts = [_count(sub) for sub in _sub_jaxprs(eqn)]
+        if eqn.primitive.name == "cond":
+            # one branch runs; from lax.platform_dependent (conv3x3.py's Winograd weight
+            # gradient on the CPU, XLA's elsewhere) the costliest is the model's direct count
+            counts = [max(counts, default=0)]
+        total += trips * sum(counts) * model // executed
     return total
 
 

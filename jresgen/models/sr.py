@@ -13,7 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jresgen.nn import BasicBlock, PixelShuffleUpsampler, rematerialized
+from jresgen.nn import BasicBlock, Conv3x3, PixelShuffleUpsampler, rematerialized
 
 # DIV2K's mean RGB, which EDSR subtracts from inputs and adds back to outputs.
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
@@ -40,20 +40,20 @@ class SRResNet(nn.Module):
     def __call__(self, lr, train: bool = False):
         mean = jnp.asarray(DIV2K_RGB_MEAN[:self.channels] if self.subtract_mean else 0.0,
                            lr.dtype)
-        x = nn.Conv(self.features, (3, 3), dtype=self.dtype, name="head")(lr - mean)
+        x = Conv3x3(self.features, dtype=self.dtype, name="head")(lr - mean)
         y = x
         block = rematerialized(BasicBlock, self.remat)
         for i in range(self.num_blocks):
             y = block(self.features, norm=self.norm, activation=self.activation,
                            res_scale=self.res_scale, axis_name=self.axis_name,
                            dtype=self.dtype, name=f"block_{i}")(y, train)
-        y = nn.Conv(self.features, (3, 3), dtype=self.dtype, name="body_conv")(y)
+        y = Conv3x3(self.features, dtype=self.dtype, name="body_conv")(y)
         y = PixelShuffleUpsampler(self.features, self.scale, self.upsampler_activation,
                                   dtype=self.dtype, name="upsampler")(x + y)
         # With the bicubic skip the tail starts at zero, so a fresh net is exactly bicubic.
         tail_init = nn.initializers.zeros if self.image_skip == "bicubic" else \
             nn.linear.default_kernel_init
-        out = nn.Conv(self.channels, (3, 3), kernel_init=tail_init, dtype=self.dtype,
+        out = Conv3x3(self.channels, kernel_init=tail_init, dtype=self.dtype,
                       name="tail")(y).astype(jnp.float32)
         if self.image_skip == "none":
             return out + mean

@@ -9,6 +9,7 @@ from jresgen.nn.spectral_norm import spectral_normalized
 from jresgen.nn.pixel_shuffle import PixelShuffleUpsampler, pixel_shuffle
 from jresgen.nn.pooling import max_pool_2x2
 from jresgen.nn.strided_conv import Conv4x4S2, conv4x4_s2
+from jresgen.nn.conv3x3 import Conv3x3, conv3x3
 from jresgen.nn.remat import REMAT_POLICIES, rematerialized, residual_bytes
 from jresgen.nn.resample_conv import Conv3x3AvgPool, UpsampleConv3x3
 from jresgen.nn.transposed_conv import UpConv4x4, conv_transpose_4x4_s2
@@ -20,5 +21,5 @@ __all__ = [
     "PixelShuffleUpsampler", "pixel_shuffle", "spectral_normalized", "UpConv4x4",
     "conv_transpose_4x4_s2", "REMAT_POLICIES", "rematerialized",
     "residual_bytes", "Conv3x3AvgPool", "UpsampleConv3x3", "max_pool_2x2",
-    "Conv4x4S2", "conv4x4_s2",
+    "Conv4x4S2", "conv4x4_s2", "Conv3x3", "conv3x3",
 ]

@@ -5,6 +5,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jresgen.nn.activations import Activation
+from jresgen.nn.conv3x3 import Conv3x3
 
 
 def pixel_shuffle(x: jnp.ndarray, factor: int) -> jnp.ndarray:
@@ -43,7 +44,7 @@ class PixelShuffleUpsampler(nn.Module):
         else:
             raise ValueError(f"scale must be 2, 3 or a power of two, got {self.scale}")
         for i, r in enumerate(stages):
-            x = nn.Conv(self.features * r * r, (3, 3), dtype=self.dtype, name=f"conv_{i}")(x)
+            x = Conv3x3(self.features * r * r, dtype=self.dtype, name=f"conv_{i}")(x)
             x = pixel_shuffle(x, r)
             if self.activation:
                 x = Activation(self.activation, name=f"act_{i}")(x)

@@ -1,0 +1,91 @@
+"""The 3x3 stride-1 convolution with zero ('SAME') padding, whose weight gradient runs by
+Winograd's F(3x3, 4x4) (winograd.py) on the CPU where XLA's own is slow: few images per device.
+
+XLA:CPU computes a weight gradient as a convolution that contracts over the images of the
+batch in its innermost loop; with four or fewer images per device that loop is too short to
+run at speed, while the Winograd form does the same work per pixel whatever the batch. Weight
+gradient, ms, XLA (Eigen, jresgen's tuned flag) vs Winograd, two threads, batch x side x
+channels in -> out (notes of 2026-11-27):
+  4x24x64: 0.81 vs 0.54     1x24x64: 0.59 vs 0.20    2x24x64: 0.73 vs 0.34
+  4x48x64: 2.97 vs 2.05     4x64x64: 5.47 vs 3.94    4x12x64: 0.38 vs 0.25
+  4x8x64:  0.27 vs 0.19     4x16x256: 3.29 vs 1.38   4x32x256: 13.2 vs 5.96
+but 8x24x64: 1.10 vs 1.20, 16x24x64: 1.98 vs 1.99, 16x48x64: 9.49 vs 11.3, 128x32x16: 6.05 vs
+11.1, and an RGB input (4x48x3 -> 64): 0.36 vs 0.72. So: float32, at most WINOGRAD_MAX_BATCH
+images per device, at least WINOGRAD_MIN_CHANNELS channels on both sides, sides multiples of
+4; elsewhere, and on other platforms (lax.platform_dependent picks at lowering), XLA's own.
+The forward pass and the input gradient stay XLA's (Winograd measured no faster there).
+"""
+import jax
+import jax.numpy as jnp
+
+from jresgen.nn.kernel_layer import KernelLayer
+from jresgen.nn.winograd import TILE, weight_grad_3x3
+
+_DIMS = ("NHWC", "HWIO", "NHWC")
+WINOGRAD_MAX_BATCH = 4
+WINOGRAD_MIN_CHANNELS = 16
+
+
+def _conv(x, kernel):
+    return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_DIMS)
+
+
+def winograd_applies(x_shape, g_shape, dtype) -> bool:
+    """Whether the weight gradient of these shapes goes by Winograd on the CPU."""
+    n, h, w, c_in = x_shape
+    return (jnp.dtype(dtype) == jnp.float32 and n <= WINOGRAD_MAX_BATCH
+            and h % TILE == 0 and w % TILE == 0
+            and min(c_in, g_shape[-1]) >= WINOGRAD_MIN_CHANNELS)
+
+
+def _plain_weight_grad(x, kernel, g):
+    # the transpose of the linear map, not vjp: no primal convolution is traced (FLOP counters)
+    return jax.linear_transpose(lambda k: _conv(x, k), kernel)(g)[0]
+
+
+@jax.custom_vjp
+def _conv3x3(x, kernel):
+    return _conv(x, kernel)
+
+
+def _fwd(x, kernel):
+    # symbolic_zeros: only the gradients asked for are computed (as in strided_conv.py)
+    return _conv(x.value, kernel.value), (x.value, kernel.value, x.perturbed, kernel.perturbed)
+
+
+def _bwd(res, g):
+    x, kernel, need_dx, need_dk = res
+    if isinstance(g, jax.custom_derivatives.SymbolicZero):  # the output does not matter
+        return None, None
+    dx = jax.linear_transpose(lambda v: _conv(v, kernel), x)(g)[0] if need_dx else None
+    dk = None
+    if need_dk:
+        if winograd_applies(x.shape, g.shape, x.dtype):
+            dk = jax.lax.platform_dependent(
+                x, g, cpu=weight_grad_3x3,
+                default=lambda x, g: _plain_weight_grad(x, kernel, g))
+        else:
+            dk = _plain_weight_grad(x, kernel, g)
+    return dx, dk
+
+
+_conv3x3.defvjp(_fwd, _bwd, symbolic_zeros=True)
+
+
+def conv3x3(x, kernel):
+    """A 3x3 convolution, stride 1, zero padding 1, NHWC / HWIO: [B, H, W, in] -> [B, H, W,
+    out] (as `nn.Conv(out, (3, 3))`), with the same outputs and gradients."""
+    if kernel.shape[:2] != (3, 3):
+        raise ValueError(f"conv3x3 needs a 3x3 kernel, got {kernel.shape}")
+    return _conv3x3(x, kernel)
+
+
+class Conv3x3(KernelLayer):
+    """Drop-in for `nn.Conv(features, (3, 3))` (stride 1, 'SAME'): same parameters (`kernel
+    [3, 3, in, features]`, `bias`), same outputs and gradients."""
+
+    def kernel_shape(self, in_features):
+        return (3, 3, in_features, self.features)
+
+    def compute(self, x, kernel):
+        return conv3x3(x, kernel)
