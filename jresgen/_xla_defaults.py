@@ -11,6 +11,8 @@ family timed under both settings was faster with it (sr_seed_net, sr_x2, EDSR-ba
 benchmarks/results/cpu_float32_sr_vae_hugepages.md). Only on one thread does YNNPACK win, for
 small convolutions (EDSR-baseline, 4x24x24x64: 113 vs 127 ms per step), since it runs them on
 a single thread anyway; benchmarks/README.md, "EDSR-baseline's gap", has the per-pass figures.
+Where XLA's weight gradient itself was the slow part (few images per device), jresgen computes
+it another way whatever the flag: jresgen/nn/conv3x3.py.
 
 XLA reads XLA_FLAGS once, when the first backend starts; this module must therefore run
 before any JAX computation. A user's own setting of the same flag always wins, and
