@@ -67,6 +67,8 @@ def test_winograd_applies_only_where_it_measured_faster():
     assert not winograd_applies((4, 24, 24, 3), (4, 24, 24, 64), jnp.float32)  # RGB in
     assert not winograd_applies((4, 24, 24, 64), (4, 24, 24, 3), jnp.float32)  # RGB out
     assert not winograd_applies((4, 24, 24, 64), (4, 24, 24, 64), jnp.bfloat16)
+    assert winograd_applies((4, 64, 64, 64), (4, 64, 64, 64), jnp.float32)  # 19 MB of tiles
+    assert not winograd_applies((4, 128, 128, 32), (4, 128, 128, 32), jnp.float32)  # 38 MB
 
 
 def _convolutions(fn, *args):

@@ -10,20 +10,24 @@ channels in -> out (notes of 2026-11-27):
   4x48x64: 2.97 vs 2.05     4x64x64: 5.47 vs 3.94    4x12x64: 0.38 vs 0.25
   4x8x64:  0.27 vs 0.19     4x16x256: 3.29 vs 1.38   4x32x256: 13.2 vs 5.96
 but 8x24x64: 1.10 vs 1.20, 16x24x64: 1.98 vs 1.99, 16x48x64: 9.49 vs 11.3, 128x32x16: 6.05 vs
-11.1, and an RGB input (4x48x3 -> 64): 0.36 vs 0.72. So: float32, at most WINOGRAD_MAX_BATCH
-images per device, at least WINOGRAD_MIN_CHANNELS channels on both sides, sides multiples of
-4; elsewhere, and on other platforms (lax.platform_dependent picks at lowering), XLA's own.
+11.1, an RGB input (4x48x3 -> 64): 0.36 vs 0.72, and where the transformed tiles outgrow the
+caches, 4x128x32: 8.9 vs 25.9 (36 x 4096 tiles x 64 channels: 38 MB; 4x64x64's 19 MB still
+gained, 5.4 vs 3.5). So: float32, at most WINOGRAD_MAX_BATCH images per device, at least
+WINOGRAD_MIN_CHANNELS channels on both sides, sides multiples of 4, transformed tiles of at
+most WINOGRAD_MAX_TILE_BYTES; elsewhere, and on other platforms (lax.platform_dependent
+picks at lowering), XLA's own. `python -m benchmarks.weight_grad` times both per shape.
 The forward pass and the input gradient stay XLA's (Winograd measured no faster there).
 """
 import jax
 import jax.numpy as jnp
 
 from jresgen.nn.kernel_layer import KernelLayer
-from jresgen.nn.winograd import TILE, weight_grad_3x3
+from jresgen.nn.winograd import SPAN, TILE, weight_grad_3x3
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
 WINOGRAD_MAX_BATCH = 4
 WINOGRAD_MIN_CHANNELS = 16
+WINOGRAD_MAX_TILE_BYTES = 24 * 2 ** 20  # both transformed tile sets, float32
 
 
 def _conv(x, kernel):
@@ -33,9 +37,12 @@ def _conv(x, kernel):
 def winograd_applies(x_shape, g_shape, dtype) -> bool:
     """Whether the weight gradient of these shapes goes by Winograd on the CPU."""
     n, h, w, c_in = x_shape
+    c_out = g_shape[-1]
+    tile_bytes = SPAN * SPAN * n * (h // TILE) * (w // TILE) * (c_in + c_out) * 4
     return (jnp.dtype(dtype) == jnp.float32 and n <= WINOGRAD_MAX_BATCH
             and h % TILE == 0 and w % TILE == 0
-            and min(c_in, g_shape[-1]) >= WINOGRAD_MIN_CHANNELS)
+            and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS
+            and tile_bytes <= WINOGRAD_MAX_TILE_BYTES)
 
 
 def _plain_weight_grad(x, kernel, g):
