@@ -38,6 +38,11 @@ def test_winograd_weight_grad_rejects_sides_not_multiples_of_4():
         weight_grad_3x3(jnp.zeros((1, 6, 8, 2)), jnp.zeros((1, 6, 8, 2)))
 
 
+def test_conv3x3_rejects_other_paddings():
+    with pytest.raises(ValueError, match="padding must be one of SAME, REFLECT, CIRCULAR"):
+        conv3x3(jnp.zeros((1, 8, 8, 2)), jnp.zeros((3, 3, 2, 2)), "VALID")
+
+
 @pytest.mark.parametrize("shape", [
     (4, 24, 24, 16),  # Winograd weight gradient
     (2, 8, 12, 32),  # Winograd, non-square
@@ -45,9 +50,10 @@ def test_winograd_weight_grad_rejects_sides_not_multiples_of_4():
     (2, 6, 10, 16),  # sides not multiples of 4: XLA's
     (2, 8, 8, 3),  # RGB input: XLA's
 ])
-def test_conv3x3_matches_nn_conv_and_its_gradients(shape):
+@pytest.mark.parametrize("padding", ["SAME", "REFLECT", "CIRCULAR"])
+def test_conv3x3_matches_nn_conv_and_its_gradients(shape, padding):
     x = jax.random.normal(jax.random.PRNGKey(0), shape)
-    ours, ref = Conv3x3(16), nn.Conv(16, (3, 3))
+    ours, ref = Conv3x3(16, padding=padding), nn.Conv(16, (3, 3), padding=padding)
     params = ours.init(jax.random.PRNGKey(1), x)
     ref_params = ref.init(jax.random.PRNGKey(1), x)
     # the same parameter names, shapes and initial values: checkpoints and seeds carry over
@@ -84,6 +90,14 @@ def test_the_cpu_step_runs_the_weight_gradient_by_winograd():
     assert _convolutions(grad, jnp.ones((8, 8, 8, 16)), kernel) == 3
 
 
+@pytest.mark.parametrize("padding", ["REFLECT", "CIRCULAR"])
+def test_padded_forms_run_the_weight_gradient_by_winograd_too(padding):
+    kernel = jnp.ones((3, 3, 16, 16))
+    grad = jax.value_and_grad(lambda x, k: conv3x3(x, k, padding).sum(), (0, 1))
+    assert _convolutions(grad, jnp.ones((4, 8, 8, 16)), kernel) == 2
+    assert _convolutions(grad, jnp.ones((8, 8, 8, 16)), kernel) == 3
+
+
 def test_only_the_gradients_asked_for_are_computed():
     kernel = jnp.ones((3, 3, 16, 16))
     x = jnp.ones((8, 8, 8, 16))
@@ -100,3 +114,16 @@ def test_flop_count_is_the_models_where_winograd_runs():
     conv_flops = 2 * 4 * 8 * 8 * 9 * 16 * 16  # one pass at batch 4
     assert winograd_applies((4, 8, 8, 16), (4, 8, 8, 16), jnp.float32)
     assert analytic_flops(grad, jnp.ones((4, 8, 8, 16)), kernel) == 3 * conv_flops
+
+
+def test_padded_winograd_weight_grad_matches_the_direct_sum():
+    """Any padding: the gradient of a 'VALID' convolution over an input one pixel larger."""
+    from jresgen.nn.winograd import weight_grad_3x3_padded
+    kx, kg = jax.random.split(jax.random.PRNGKey(1))
+    xpad = jax.random.normal(kx, (2, 10, 14, 3))
+    g = jax.random.normal(kg, (2, 8, 12, 5))
+    xpad64, g64 = np.asarray(xpad, np.float64), np.asarray(g, np.float64)
+    want = np.stack([np.stack([np.einsum("nyxi,nyxo->io", xpad64[:, a:a + 8, b:b + 12], g64)
+                               for b in range(3)]) for a in range(3)])
+    got = np.asarray(weight_grad_3x3_padded(xpad, g))
+    np.testing.assert_allclose(got, want, rtol=0, atol=3e-5 * np.abs(want).max())

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jresgen.nn.activations import Activation
-from jresgen.nn.conv3x3 import Conv3x3
+from jresgen.nn.conv3x3 import PADDINGS, Conv3x3
 from jresgen.nn.norms import ConditionalBatchNorm, apply_norm, make_norm
 from jresgen.nn.spectral_norm import spectral_normalized
 from jresgen.nn.resample_conv import Conv3x3AvgPool, UpsampleConv3x3
@@ -41,9 +41,9 @@ class _BlockBase(nn.Module):
         """A conv `f(x)`; spectrally normalised when the block says so."""
         if strides != 1 and self.padding != "SAME":
             raise ValueError(f"padding {self.padding!r} is for stride-1 blocks only")
-        if kernel == 3 and strides == 1 and self.padding == "SAME":  # the same layer, faster
+        if kernel == 3 and strides == 1 and self.padding in PADDINGS:  # the same, faster
             conv = Conv3x3(features, use_bias=self._bias(), dtype=self.dtype,
-                           kernel_init=self.kernel_init, name=name)
+                           kernel_init=self.kernel_init, padding=self.padding, name=name)
         else:
             conv = nn.Conv(features, (kernel, kernel), strides=(strides, strides),
                            use_bias=self._bias(), padding=self.padding,

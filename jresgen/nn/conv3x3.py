@@ -1,4 +1,5 @@
-"""The 3x3 stride-1 convolution with zero ('SAME') padding, whose weight gradient runs by
+"""The 3x3 stride-1 convolution with 'SAME' (zero), 'REFLECT' or 'CIRCULAR' padding, as flax's
+`nn.Conv` pads, whose weight gradient runs by
 Winograd's F(3x3, 4x4) (winograd.py) on the CPU where XLA's own is slow: few images per device.
 
 XLA:CPU computes a weight gradient as a convolution that contracts over the images of the
@@ -22,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from jresgen.nn.kernel_layer import KernelLayer
-from jresgen.nn.winograd import SPAN, TILE, weight_grad_3x3
+from jresgen.nn.winograd import SPAN, TILE, weight_grad_3x3, weight_grad_3x3_padded
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
 WINOGRAD_MAX_BATCH = 4
@@ -30,8 +31,12 @@ WINOGRAD_MIN_CHANNELS = 16
 WINOGRAD_MAX_TILE_BYTES = 24 * 2 ** 20  # both transformed tile sets, float32
 
 
-def _conv(x, kernel):
-    return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_DIMS)
+# flax's padding names -> jnp.pad's modes; 'SAME' pads with zeros inside the convolution
+PADDINGS = {"SAME": None, "REFLECT": "reflect", "CIRCULAR": "wrap"}
+
+
+def _conv(x, kernel, padding="SAME"):
+    return jax.lax.conv_general_dilated(x, kernel, (1, 1), padding, dimension_numbers=_DIMS)
 
 
 def winograd_applies(x_shape, g_shape, dtype) -> bool:
@@ -45,54 +50,72 @@ def winograd_applies(x_shape, g_shape, dtype) -> bool:
             and tile_bytes <= WINOGRAD_MAX_TILE_BYTES)
 
 
-def _plain_weight_grad(x, kernel, g):
+def _plain_weight_grad(x, kernel, g, padding="SAME"):
     # the transpose of the linear map, not vjp: no primal convolution is traced (FLOP counters)
-    return jax.linear_transpose(lambda k: _conv(x, k), kernel)(g)[0]
+    return jax.linear_transpose(lambda k: _conv(x, k, padding), kernel)(g)[0]
 
 
-@jax.custom_vjp
-def _conv3x3(x, kernel):
-    return _conv(x, kernel)
+def _weight_grad(x, kernel, g, padding):
+    """dL/dkernel: Winograd on the CPU where it measured faster, else XLA's; x is the
+    convolution's own input (already padded for 'VALID')."""
+    if not winograd_applies(g.shape[:3] + x.shape[3:], g.shape, x.dtype):
+        return _plain_weight_grad(x, kernel, g, padding)
+    winograd = weight_grad_3x3 if padding == "SAME" else weight_grad_3x3_padded
+    return jax.lax.platform_dependent(
+        x, g, cpu=winograd, default=lambda x, g: _plain_weight_grad(x, kernel, g, padding))
 
 
-def _fwd(x, kernel):
-    # symbolic_zeros: only the gradients asked for are computed (as in strided_conv.py)
-    return _conv(x.value, kernel.value), (x.value, kernel.value, x.perturbed, kernel.perturbed)
+def _custom_conv(padding):
+    """The convolution with this lax padding ('SAME' or 'VALID') and its custom gradient."""
+
+    @jax.custom_vjp
+    def conv(x, kernel):
+        return _conv(x, kernel, padding)
+
+    def fwd(x, kernel):
+        # symbolic_zeros: only the gradients asked for are computed (as in strided_conv.py)
+        y = _conv(x.value, kernel.value, padding)
+        return y, (x.value, kernel.value, x.perturbed, kernel.perturbed)
+
+    def bwd(res, g):
+        x, kernel, need_dx, need_dk = res
+        if isinstance(g, jax.custom_derivatives.SymbolicZero):  # the output does not matter
+            return None, None
+        dx = (jax.linear_transpose(lambda v: _conv(v, kernel, padding), x)(g)[0]
+              if need_dx else None)
+        dk = _weight_grad(x, kernel, g, padding) if need_dk else None
+        return dx, dk
+
+    conv.defvjp(fwd, bwd, symbolic_zeros=True)
+    return conv
 
 
-def _bwd(res, g):
-    x, kernel, need_dx, need_dk = res
-    if isinstance(g, jax.custom_derivatives.SymbolicZero):  # the output does not matter
-        return None, None
-    dx = jax.linear_transpose(lambda v: _conv(v, kernel), x)(g)[0] if need_dx else None
-    dk = None
-    if need_dk:
-        if winograd_applies(x.shape, g.shape, x.dtype):
-            dk = jax.lax.platform_dependent(
-                x, g, cpu=weight_grad_3x3,
-                default=lambda x, g: _plain_weight_grad(x, kernel, g))
-        else:
-            dk = _plain_weight_grad(x, kernel, g)
-    return dx, dk
+_conv3x3_same, _conv3x3_valid = _custom_conv("SAME"), _custom_conv("VALID")
 
 
-_conv3x3.defvjp(_fwd, _bwd, symbolic_zeros=True)
-
-
-def conv3x3(x, kernel):
-    """A 3x3 convolution, stride 1, zero padding 1, NHWC / HWIO: [B, H, W, in] -> [B, H, W,
-    out] (as `nn.Conv(out, (3, 3))`), with the same outputs and gradients."""
+def conv3x3(x, kernel, padding="SAME"):
+    """A 3x3 convolution, stride 1, NHWC / HWIO: [B, H, W, in] -> [B, H, W, out], padded by
+    one pixel as `nn.Conv(out, (3, 3), padding=padding)` pads ('SAME': zeros, 'REFLECT',
+    'CIRCULAR'), with the same outputs and gradients."""
     if kernel.shape[:2] != (3, 3):
         raise ValueError(f"conv3x3 needs a 3x3 kernel, got {kernel.shape}")
-    return _conv3x3(x, kernel)
+    if padding not in PADDINGS:
+        raise ValueError(f"conv3x3 padding must be one of {', '.join(PADDINGS)}, got "
+                         f"{padding!r}")
+    if padding == "SAME":
+        return _conv3x3_same(x, kernel)
+    return _conv3x3_valid(jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode=PADDINGS[padding]),
+                          kernel)
 
 
 class Conv3x3(KernelLayer):
-    """Drop-in for `nn.Conv(features, (3, 3))` (stride 1, 'SAME'): same parameters (`kernel
-    [3, 3, in, features]`, `bias`), same outputs and gradients."""
+    """Drop-in for `nn.Conv(features, (3, 3), padding=padding)` (stride 1; padding 'SAME',
+    'REFLECT' or 'CIRCULAR'): same parameters (`kernel [3, 3, in, features]`, `bias`), same
+    outputs and gradients."""
+    padding: str = "SAME"
 
     def kernel_shape(self, in_features):
         return (3, 3, in_features, self.features)
 
     def compute(self, x, kernel):
-        return conv3x3(x, kernel)
+        return conv3x3(x, kernel, self.padding)

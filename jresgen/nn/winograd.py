@@ -14,7 +14,8 @@ the whole gradient is one batched matrix product over the 36 positions of a tran
 
 Exact in exact arithmetic; in float32 the transforms' coefficients (up to 8) leave relative
 errors near 1e-5 (the direct gradient's ~1e-6), far below what training notices; conv3x3.py
-uses it for float32 only. Heights and widths must be multiples of 4.
+uses it for float32 only. The output's height and width must be multiples of 4; the padded
+form serves reflected and circular padding too.
 """
 import jax.numpy as jnp
 import numpy as np
@@ -73,11 +74,21 @@ def _transform_tiles(x, matrix, size, stride):
 def weight_grad_3x3(x, g):
     """The kernel gradient [3, 3, in, out] of `conv(x, kernel)` (3x3, stride 1, 'SAME') for
     the output gradient g: x [N, H, W, in], g [N, H, W, out], H and W multiples of 4."""
-    n, h, w, c_in = x.shape
-    if h % TILE or w % TILE or g.shape[:3] != x.shape[:3]:
-        raise ValueError(f"weight_grad_3x3 needs maps of the same size with sides multiples "
-                         f"of {TILE}, got input {x.shape} and gradient {g.shape}")
-    xpad = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    if g.shape[:3] != x.shape[:3]:
+        raise ValueError(f"weight_grad_3x3 needs maps of the same size, got input {x.shape} "
+                         f"and gradient {g.shape}")
+    return weight_grad_3x3_padded(jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))), g)
+
+
+def weight_grad_3x3_padded(xpad, g):
+    """The same for a 'VALID' 3x3 convolution of an input padded by one pixel on each side
+    (any padding: zeros, reflected, circular): xpad [N, H + 2, W + 2, in], g [N, H, W, out]."""
+    n, h, w, _ = g.shape
+    if h % TILE or w % TILE or xpad.shape[:3] != (n, h + 2, w + 2):
+        raise ValueError(f"weight_grad_3x3 needs an output gradient with sides multiples of "
+                         f"{TILE} and an input one pixel larger on each side, got input "
+                         f"{xpad.shape} and gradient {g.shape}")
+    c_in = xpad.shape[-1]
     x_tiles = _transform_tiles(xpad, _BT, SPAN, TILE)  # B^T x_t B
     g_tiles = _transform_tiles(g, _AT.T, TILE, TILE)  # A g_t A^T
     # sum over tiles for every position of the 6x6 transform: [36, in, out]
