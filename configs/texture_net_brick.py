@@ -39,6 +39,23 @@ on the shared CPU, 512x512 samples looked at next to the exemplar):
   grainier faces: worse.
 - that with 6500 steps (this config): 0.0026, 825 CPU-s; the sample described above.
 
+Generator capacity at the coarse scales (`model.features` and `model.blocks` one per scale,
+finest first), all else this config, 6500 steps, shared CPU (`/usr/bin/time -v`), 512x512
+samples looked at next to the exemplar; none makes a brick wall, so the config keeps its net:
+- `features=(32, 32, 64, 128, 128), blocks=(1, 1, 1, 2, 2)` (2.3 M parameters against 0.22 M):
+  0.0032, 1042 CPU-s (957 user + 85 system); the same straight vertical lines, more short
+  horizontal joints, more of them closing a cell, but placed at random rather than in
+  staggered courses, and the faces as grainy: no better.
+- `scales=6` (a 4x4 coarsest map at 128x128), `features=(32, 32, 64, 96, 128, 128), blocks=
+  (1, 1, 1, 2, 2, 2)`: 0.0028, 1079 CPU-s (987 + 92: over the budget), training loss at the
+  end ~0.29 against the wide 5-scale net's ~0.54; the columns more even and many more
+  horizontal joints in T-junctions, some rectangles closed, but the vertical lines wavy and
+  in places doubled, joints that run on across two or three columns, and the same grainy
+  crosshatch: more joints, still not closed bricks in courses.
+- that 6-scale net with `batch_size=2, total_steps=3250` (the same CPU, half the updates):
+  0.0064, 1008 CPU-s (911 + 97); short broken vertical streaks, almost no joints, grain all
+  over: worse.
+
 The previous config (`data.exemplar_scale=1.0, data.patch_size=256, total_steps=1600`): 7 min
 18 s on the quiet CPU (760 s user + 66 s system), eval 0.0038 (floor 0.082, noise 2.07); its
 sample had light vertical mortar lines about a brick apart, crossed by short light horizontal

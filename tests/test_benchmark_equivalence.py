@@ -427,12 +427,18 @@ def test_texture_net_family_times_the_same_work():
     assert gpu.data.patch_size == 128
 
 
-def test_texture_net_loss_and_gradients_match():
+@pytest.mark.parametrize("per_scale", [None, ((4, 6, 8), (1, 2, 1))])
+def test_texture_net_loss_and_gradients_match(per_scale):
     """The same relative Gram loss and the same gradients on both sides, with jresgen's noise,
-    feature filters and exemplar Grams handed to PyTorch."""
+    feature filters and exemplar Grams handed to PyTorch; also with model.features and
+    model.blocks given per scale."""
     from benchmarks.torch_reference import transfer
     family, config, batch = _small("texture_net_brick", batch=2)
     _shrink(family, config)
+    if per_scale:
+        with config.unlocked():
+            del config.model["features"], config.model["blocks"]
+            config.model.features, config.model.blocks = per_scale
     model, variables = _perturbed_variables(family, config, batch)
     params = variables["params"]
     loss, grads = jax.jit(jax.value_and_grad(family.adapter.jax_loss(config, model, {})))(

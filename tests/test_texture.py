@@ -113,6 +113,68 @@ def test_texture_net_any_size_and_grayscale():
         assert float(out.min()) >= 0 and float(out.max()) <= 1
 
 
+def _shapes(variables):
+    return jax.tree_util.tree_map(lambda x: x.shape, variables)
+
+
+def test_texture_net_per_scale_features_and_blocks_any_size():
+    """model.features and model.blocks may be one per scale (finest first): wider and deeper
+    coarse scales, the same outputs at any size."""
+    from jresgen.models.texture import TextureNet, generate, sample_noise
+    model = TextureNet(scales=3, features=(4, 6, 8), blocks=(1, 2, 1), channels=1)
+    variables = model.init(jax.random.PRNGKey(0), sample_noise(model, jax.random.PRNGKey(1),
+                                                                1, 16, 16))
+    params = variables["params"]
+    assert params["noise_conv_2"]["kernel"].shape == (3, 3, 3, 8)
+    assert {"noise_block_1_1", "join_block_1_1", "noise_block_2_0", "join_block_0_0"} <= set(
+        params) and not {"noise_block_2_1", "join_block_0_1"} & set(params)
+    assert params["join_block_1_0"]["conv1"]["kernel"].shape == (3, 3, 8 + 6, 6)
+    assert params["join_block_0_0"]["conv1"]["kernel"].shape == (3, 3, 6 + 4, 4)
+    for h, w in [(20, 36), (7, 5), (64, 16)]:
+        out = generate(model, variables, jax.random.PRNGKey(2), 2, h, w)
+        assert out.shape == (2, h, w, 1)
+        assert float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+def test_texture_net_one_number_per_scale_is_the_default_net():
+    """A config's int features / blocks build the net they always did: the same parameters,
+    and a per-scale list of equal values builds that same tree."""
+    from jresgen.models.texture import build, sample_noise
+    config = _tiny_config()
+    plain = build(config.model, 1)
+    assert (plain.features, plain.blocks) == (8, 1)
+    noise = sample_noise(plain, jax.random.PRNGKey(1), 1, 16, 16)
+    plain_vars = plain.init(jax.random.PRNGKey(0), noise)
+    config.model.unlock()
+    del config.model["features"], config.model["blocks"]
+    config.model.features, config.model.blocks = [8, 8, 8], (1, 1, 1)
+    listed = build(config.model, 1)
+    assert listed.features == (8, 8, 8)
+    listed_vars = listed.init(jax.random.PRNGKey(0), noise)
+    assert _shapes(listed_vars) == _shapes(plain_vars)
+    np.testing.assert_array_equal(listed.apply(listed_vars, noise),
+                                  plain.apply(plain_vars, noise))
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("features", (8, 8), "2 values for model.scales=3"),
+    ("features", (8, 0, 8), "integers >= 1"),
+    ("features", 0, "integers >= 1"),
+    ("blocks", (1, -1, 1), "integers >= 0"),
+    ("blocks", (1, 1, 1, 1), "4 values for model.scales=3"),
+    ("features", (8, 8.5, 8), "integers >= 1"),
+    ("features", 8.0, "an integer or a list"),
+])
+def test_texture_net_bad_per_scale_values_are_user_errors(key, value, match):
+    from jresgen.models.texture import build
+    config = _tiny_config()
+    config.model.unlock()
+    del config.model[key]
+    config.model[key] = value
+    with pytest.raises(UserError, match=match):
+        build(config.model, 1)
+
+
 def test_texture_net_loss_goes_down():
     config = _tiny_config()
     config.learning_rate = 1e-2

@@ -43,21 +43,24 @@ class TextureNet(nn.Module):
 
     def __init__(self, scales=5, features=32, noise_channels=3, blocks=1, channels=3,
                  padding_mode="zeros"):
+        """features, blocks: an int for every scale, or one per scale (finest first)."""
         super().__init__()
         self.scales = scales
-        self.noise_convs = nn.ModuleList(nn.Conv2d(noise_channels, features, 3, padding=1,
+        f = [features] * scales if isinstance(features, int) else list(features)
+        n = [blocks] * scales if isinstance(blocks, int) else list(blocks)
+        self.noise_convs = nn.ModuleList(nn.Conv2d(noise_channels, f[k], 3, padding=1,
                                                    padding_mode=padding_mode)
-                                         for _ in range(scales))
+                                         for k in range(scales))
         self.noise_blocks = nn.ModuleList(
-            nn.Sequential(*[BasicBlock(features, features, padding_mode=padding_mode)
-                            for _ in range(blocks)])
-            for _ in range(scales))
+            nn.Sequential(*[BasicBlock(f[k], f[k], padding_mode=padding_mode)
+                            for _ in range(n[k])])
+            for k in range(scales))
         self.join_blocks = nn.ModuleList(
-            nn.Sequential(*[BasicBlock(2 * features if i == 0 else features, features,
+            nn.Sequential(*[BasicBlock(f[k + 1] + f[k] if i == 0 else f[k], f[k],
                                        padding_mode=padding_mode)
-                            for i in range(blocks)])
-            for _ in range(scales - 1))
-        self.to_image = nn.Conv2d(features, channels, 1)
+                            for i in range(n[k])])
+            for k in range(scales - 1))
+        self.to_image = nn.Conv2d(f[0], channels, 1)
 
     def forward(self, noises):
         def branch(k):
