@@ -8,23 +8,12 @@ A shape is BATCHxSIDExIN[xOUT] (OUT defaults to IN). Prints the median ms of eac
 on this process's threads, and whether conv3x3 would use Winograd there.
 """
 import argparse
-import time
+
+from benchmarks.timing import time_calls
 
 DEFAULT_SHAPES = ("4x24x64", "1x24x64", "2x24x64", "4x12x64", "4x48x64", "4x64x64",
                   "4x16x256", "4x32x256", "8x24x64", "16x24x64", "8x32x64", "16x32x64",
                   "16x48x64", "16x32x32", "128x32x16", "4x48x3x64")
-
-
-def _median_ms(fn, *args, steps):
-    import jax
-    import numpy as np
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
 
 
 def main(argv=None):
@@ -47,9 +36,10 @@ def main(argv=None):
         x = jax.random.normal(kx, (n, side, side, c_in))
         g = jax.random.normal(kg, (n, side, side, c_out))
         kernel = jax.numpy.zeros((3, 3, c_in, c_out))
-        xla = _median_ms(jax.jit(lambda x, g: _plain_weight_grad(x, kernel, g)), x, g,
-                         steps=args.steps)
-        winograd = _median_ms(jax.jit(weight_grad_3x3), x, g, steps=args.steps)
+        xla_grad = jax.jit(lambda x, g: _plain_weight_grad(x, kernel, g))
+        xla, winograd = (1e3 * time_calls(lambda: f(x, g), jax.block_until_ready, warmup=1,
+                                          steps=args.steps)["median_s"]
+                         for f in (xla_grad, jax.jit(weight_grad_3x3)))
         uses = winograd_applies(x.shape, g.shape, x.dtype)
         print(f"| {shape} | {xla:.3f} | {winograd:.3f} | {xla / winograd:.2f} | "
               f"{'yes' if uses else 'no'} |", flush=True)

@@ -22,6 +22,7 @@ The forward pass and the input gradient stay XLA's (Winograd measured no faster 
 import jax
 import jax.numpy as jnp
 
+from jresgen.nn.conv_vjp import kernel_transpose, with_gradients
 from jresgen.nn.kernel_layer import KernelLayer
 from jresgen.nn.winograd import SPAN, TILE, weight_grad_3x3, weight_grad_3x3_padded
 
@@ -51,43 +52,21 @@ def winograd_applies(x_shape, g_shape, dtype) -> bool:
 
 
 def _plain_weight_grad(x, kernel, g, padding="SAME"):
-    # the transpose of the linear map, not vjp: no primal convolution is traced (FLOP counters)
-    return jax.linear_transpose(lambda k: _conv(x, k, padding), kernel)(g)[0]
-
-
-def _weight_grad(x, kernel, g, padding):
-    """dL/dkernel: Winograd on the CPU where it measured faster, else XLA's; x is the
-    convolution's own input (already padded for 'VALID')."""
-    if not winograd_applies(g.shape[:3] + x.shape[3:], g.shape, x.dtype):
-        return _plain_weight_grad(x, kernel, g, padding)
-    winograd = weight_grad_3x3 if padding == "SAME" else weight_grad_3x3_padded
-    return jax.lax.platform_dependent(
-        x, g, cpu=winograd, default=lambda x, g: _plain_weight_grad(x, kernel, g, padding))
+    return kernel_transpose(lambda x, k: _conv(x, k, padding), x, kernel, g)
 
 
 def _custom_conv(padding):
-    """The convolution with this lax padding ('SAME' or 'VALID') and its custom gradient."""
+    """The convolution with this lax padding ('SAME', or 'VALID' of a padded input) and its
+    weight gradient by Winograd on the CPU where it measured faster, else XLA's; x is the
+    convolution's own input."""
+    def weight_grad(x, kernel, g):
+        if not winograd_applies(g.shape[:3] + x.shape[3:], g.shape, x.dtype):
+            return _plain_weight_grad(x, kernel, g, padding)
+        winograd = weight_grad_3x3 if padding == "SAME" else weight_grad_3x3_padded
+        return jax.lax.platform_dependent(
+            x, g, cpu=winograd, default=lambda x, g: _plain_weight_grad(x, kernel, g, padding))
 
-    @jax.custom_vjp
-    def conv(x, kernel):
-        return _conv(x, kernel, padding)
-
-    def fwd(x, kernel):
-        # symbolic_zeros: only the gradients asked for are computed (as in strided_conv.py)
-        y = _conv(x.value, kernel.value, padding)
-        return y, (x.value, kernel.value, x.perturbed, kernel.perturbed)
-
-    def bwd(res, g):
-        x, kernel, need_dx, need_dk = res
-        if isinstance(g, jax.custom_derivatives.SymbolicZero):  # the output does not matter
-            return None, None
-        dx = (jax.linear_transpose(lambda v: _conv(v, kernel, padding), x)(g)[0]
-              if need_dx else None)
-        dk = _weight_grad(x, kernel, g, padding) if need_dk else None
-        return dx, dk
-
-    conv.defvjp(fwd, bwd, symbolic_zeros=True)
-    return conv
+    return with_gradients(lambda x, k: _conv(x, k, padding), kernel_grad=weight_grad)
 
 
 _conv3x3_same, _conv3x3_valid = _custom_conv("SAME"), _custom_conv("VALID")

@@ -19,6 +19,7 @@ inputs under 16x16 or with fewer than 16 channels keep the plain gradient.
 import jax
 import jax.numpy as jnp
 
+from jresgen.nn.conv_vjp import input_transpose, with_gradients
 from jresgen.nn.kernel_layer import KernelLayer
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
@@ -41,32 +42,13 @@ def _folded(x, kernel):
     return jax.lax.conv_general_dilated(xs, k2, (1, 1), "VALID", dimension_numbers=_DIMS)
 
 
-@jax.custom_vjp
-def _conv4x4_s2(x, kernel):
-    return _strided(x, kernel)
-
-
-def _fwd(x, kernel):
-    # symbolic_zeros: the arguments come as CustomVJPPrimal(value, perturbed), so the backward
-    # computes only the gradients asked for (a discriminator's input gradient is not, for real
-    # images), as autodiff of a plain convolution does
-    y = _strided(x.value, kernel.value)
-    return y, (x.value, kernel.value, x.perturbed, kernel.perturbed)
-
-
-def _bwd(res, g):
-    x, kernel, need_dx, need_dk = res
-    if isinstance(g, jax.custom_derivatives.SymbolicZero):  # the output does not matter
-        return None, None
+def _input_grad(x, kernel, g):
     folds = x.shape[-1] >= MIN_FOLDED_CHANNELS and min(x.shape[1:3]) >= MIN_FOLDED_SIZE
-    input_form = _folded if folds else _strided
-    # transposes of the linear maps, not vjp: no primal convolution is traced (FLOP counters)
-    dx = jax.linear_transpose(lambda v: input_form(v, kernel), x)(g)[0] if need_dx else None
-    dk = jax.linear_transpose(lambda k: _strided(x, k), kernel)(g)[0] if need_dk else None
-    return dx, dk
+    return input_transpose(_folded if folds else _strided, x, kernel, g)
 
 
-_conv4x4_s2.defvjp(_fwd, _bwd, symbolic_zeros=True)
+# the weight gradient stays the strided form's transpose
+_conv4x4_s2 = with_gradients(_strided, input_grad=_input_grad)
 
 
 def conv4x4_s2(x, kernel):
