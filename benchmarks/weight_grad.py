@@ -16,10 +16,30 @@ DEFAULT_SHAPES = ("4x24x64", "1x24x64", "2x24x64", "4x12x64", "4x48x64", "4x64x6
                   "16x48x64", "16x32x32", "128x32x16", "4x48x3x64")
 
 
+def _shape(text: str) -> tuple[int, int, int, int]:
+    """BATCHxSIDExIN[xOUT] -> (batch, side, in, out)."""
+    try:
+        values = [int(v) for v in text.split("x")]
+    except ValueError:
+        values = []
+    if len(values) not in (3, 4) or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not BATCHxSIDExIN[xOUT] of positive "
+                                         f"integers")
+    n, side, c_in, *rest = values
+    return n, side, c_in, rest[0] if rest else c_in
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.weight_grad")
-    p.add_argument("--shape", nargs="+", default=list(DEFAULT_SHAPES))
-    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--shape", nargs="+", type=_shape,
+                   default=[_shape(s) for s in DEFAULT_SHAPES])
+    p.add_argument("--steps", type=_positive, default=30)
     args = p.parse_args(argv)
 
     import jresgen  # noqa: F401 - applies jresgen's XLA CPU defaults before JAX starts
@@ -29,9 +49,8 @@ def main(argv=None):
 
     print("| shape | XLA ms | Winograd ms | XLA / Winograd | conv3x3 uses Winograd |")
     print("| --- | --- | --- | --- | --- |")
-    for shape in args.shape:
-        n, side, c_in, *rest = (int(v) for v in shape.split("x"))
-        c_out = rest[0] if rest else c_in
+    for n, side, c_in, c_out in args.shape:
+        shape = f"{n}x{side}x{c_in}" + (f"x{c_out}" if c_out != c_in else "")
         kx, kg = jax.random.split(jax.random.PRNGKey(0))
         x = jax.random.normal(kx, (n, side, side, c_in))
         g = jax.random.normal(kg, (n, side, side, c_out))
