@@ -62,6 +62,58 @@ def test_random_features_shapes_and_determinism():
     assert not np.allclose(np.asarray(feats[0]), np.asarray(other[0]))
 
 
+def _numpy_conv_valid(x, kernel):
+    """[H, W, I] * [k, k, I, O] -> [H-k+1, W-k+1, O], cross-correlation as XLA's conv."""
+    k = kernel.shape[0]
+    h, w = x.shape[0] - k + 1, x.shape[1] - k + 1
+    out = np.zeros((h, w, kernel.shape[3]))
+    for i in range(k):
+        for j in range(k):
+            out += x[i:i + h, j:j + w] @ kernel[i, j]
+    return out
+
+
+def test_extremes_pooling_against_numpy():
+    """features.pooling='extremes': scale s filters the image's 2^s x 2^s block maxima and
+    minima (6 channels), so a thin bright or dark line keeps its full contrast at every scale,
+    where the average pyramid washes it out."""
+    cfg = default_features_config()
+    cfg.pooling, cfg.layers = "extremes", ("scale0", "scale2")
+    extractor = build_feature_extractor(cfg)
+    image = _images((1, 22, 25, 3), seed=4)
+    feats = extractor(image)
+    x = image[0].astype(np.float64) - 0.5
+    crop = x[:20, :24].reshape(5, 4, 6, 4, 3)  # 4x4 blocks (an odd last row / column drops)
+    for name, f, pyramid in [("scale0", feats[0], np.concatenate([x, x], -1)),
+                             ("scale2", feats[1], np.concatenate([crop.max((1, 3)),
+                                                                  crop.min((1, 3))], -1))]:
+        kernel = np.asarray(extractor.params[name]["kernel"], np.float64)
+        assert kernel.shape == (5, 5, 6, 128)
+        want = np.maximum(_numpy_conv_valid(pyramid, kernel), 0.0)
+        np.testing.assert_allclose(np.asarray(f[0]), want, rtol=1e-4, atol=1e-4)
+    line = np.full((1, 80, 80, 3), 0.3, np.float32)
+    line[:, :, 40] = 0.9  # one light column, one pixel wide
+    average, extremes = default_features_config(), default_features_config()
+    extremes.pooling = "extremes"
+    plain = [build_feature_extractor(c)(line)[-1] for c in (average, extremes)]
+    flat = [build_feature_extractor(c)(np.full_like(line, 0.3))[-1] for c in (average, extremes)]
+    # how far the coarsest features move when the line is added: far more with extremes
+    moved = [float(np.abs(np.asarray(p) - np.asarray(f)).mean()) for p, f in zip(plain, flat)]
+    assert moved[1] > 3 * moved[0]
+
+
+def test_average_pooling_is_the_default_and_bad_pooling_is_an_error():
+    images = _images((1, 80, 80, 3))
+    cfg = default_features_config()
+    default = build_feature_extractor(cfg)(images)
+    cfg.pooling = "average"
+    for a, b in zip(default, build_feature_extractor(cfg)(images)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    cfg.pooling = "median"
+    with pytest.raises(UserError, match="features.pooling must be one of average, extremes"):
+        build_feature_extractor(cfg)
+
+
 def test_random_features_layer_selection_jit_and_gradient():
     cfg = default_features_config()
     cfg.layers = (0, "scale2")

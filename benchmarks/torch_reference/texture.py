@@ -118,12 +118,15 @@ def loss_from_config(config) -> GramLoss:
 
     from benchmarks.torch_reference.transfer import conv_kernel
     from jresgen.tasks.texture_net import (batch_gram, feature_statistics, fine_ramp,
-                                           level_weights, loss_terms, shift_distances)
-    if config.features.kind != "random":
-        raise NotImplementedError("the PyTorch Gram loss covers the random features only")
-    if (shift_distances(config) or any(w != 1.0 for w in level_weights(config))
-            or float(fine_ramp(config, 0)) != 1.0):
-        raise NotImplementedError("the PyTorch Gram loss has no loss.shift_grams, "
+                                           level_weights, loss_terms, random_shift,
+                                           shift_distances)
+    pooling = config.features.get("pooling", "average")
+    if config.features.kind != "random" or pooling != "average":
+        raise NotImplementedError("the PyTorch Gram loss covers the average-pooled random "
+                                  "features only")
+    if (shift_distances(config) or random_shift(config)
+            or any(w != 1.0 for w in level_weights(config)) or float(fine_ramp(config, 0)) != 1.0):
+        raise NotImplementedError("the PyTorch Gram loss has no loss.shift_grams, random_shift, "
                                   "level_weights or fine_ramp_steps (leave them at their defaults)")
     extractor, targets = feature_statistics(config)
     params = extractor.params

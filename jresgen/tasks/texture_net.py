@@ -22,8 +22,10 @@ layers), so asking every training patch to carry the whole wall's statistics fav
 more uniform than bricks (streaks). Under pmap it is each device's share of the batch.
 `config.loss.level_weights` and `fine_ramp_steps` weigh the pyramid's levels (the fine level
 ramped in, so the coarse levels lay out the structure first); `config.loss.shift_grams` adds
-shifted Gram matrices (Berger & Memisevic 2017), which see how far apart features recur. All
-default off. The `gram_distance` metric is the plain terms' mean, whatever the weights.
+shifted Gram matrices (Berger & Memisevic 2017), which see how far apart features recur;
+`config.loss.random_shift` rolls each (tiling) output by a random offset before its features,
+so the net cannot align its structure to the feature pyramid's pooling grid. All default off.
+The `gram_distance` metric is the plain terms' mean, whatever the weights.
 `config.data.exemplar_scale` (default 1) resizes the exemplar before all of this (and before
 the evaluation's distances): the features' and the generator's reach is fixed in pixels, so a
 smaller exemplar puts more of its structure (whole bricks) within it; textures come out at
@@ -45,6 +47,7 @@ from jresgen.models.features import build_feature_extractor
 from jresgen.tasks.state import TrainState, mean_over_devices
 
 EVAL_TAG = 0x7E57  # keeps evaluation's noise apart from any training sample's
+SHIFT_TAG = 0x5417  # keeps the random shifts' keys apart from the noise's
 
 
 def _exemplar(config):
@@ -185,6 +188,7 @@ def init_state(config, rng, batch, make_optimizer) -> TrainState:
                         f"patches")
     extractor, targets = feature_statistics(config)
     level_weights(config)  # a wrong count fails here, not inside the first step's trace
+    random_shift(config)  # likewise a padding that does not tile
     model_state = {"feature_params": extractor.params, "target_grams": targets}
     if shift_distances(config):  # only then: states (and checkpoints) without it stay as they were
         model_state["shift_grams"] = shift_statistics(config)
@@ -200,10 +204,38 @@ def texture_loss(config, params, model_state, noises, step=None):
     return loss, images
 
 
-def _loss_and_distance(config, params, model_state, noises, step):
-    """(weighted loss, (images, gram_distance: the plain terms' mean relative error))."""
+def random_shift(config) -> bool:
+    """`config.loss.random_shift` (default False): each output is rolled by a random offset
+    before its features are taken. Only for `model.padding='CIRCULAR'`, whose outputs tile
+    (the roll moves the same texture); it keeps the net from aligning its structure to the
+    features' fixed pooling grid (an 'extremes' feature pyramid otherwise gets bricks that
+    sit on a 16-pixel grid)."""
+    on = bool(_loss_option(config, "random_shift", False))
+    if on and config.model.get("padding", "SAME") != "CIRCULAR":
+        raise UserError("loss.random_shift needs model.padding='CIRCULAR' (only then does "
+                        "an output tile, so that rolling it moves the same texture)")
+    return on
+
+
+def draw_shifts(rng, indices, height, width):
+    """[B, 2] offsets (rows, columns) for samples `indices`, from `rng` folded with each."""
+    def one(i):
+        key = jax.random.fold_in(jax.random.fold_in(rng, SHIFT_TAG), i)
+        return jax.random.randint(key, (2,), 0, jnp.array([height, width]))
+    return jax.vmap(one)(indices)
+
+
+def _roll(images, shifts):
+    return jax.vmap(lambda x, s: jnp.roll(x, (s[0], s[1]), axis=(0, 1)))(images, shifts)
+
+
+def _loss_and_distance(config, params, model_state, noises, step, shifts=None):
+    """(weighted loss, (images, gram_distance: the plain terms' mean relative error));
+    `shifts` [B, 2]: roll each output by these before its features (loss.random_shift)."""
     from jresgen.texture.pyramid import pyramid_features, shifted_grams
     images = build_model(config).apply({"params": params}, noises)
+    if shifts is not None:
+        images = _roll(images, shifts)
     targets = list(model_state["target_grams"])
     features = pyramid_features(loss_terms(config), model_state["feature_params"],
                                 _as_rgb(images))
@@ -224,9 +256,11 @@ def train_step(state: TrainState, batch, *, config, axis_name=None):
     model = build_model(config)
     size = config.data.patch_size
     noises = draw_noise(model, state.rng, batch["index"], size, size)
+    shifts = draw_shifts(state.rng, batch["index"], size, size) if random_shift(config) else None
 
     def loss_fn(params):
-        return _loss_and_distance(config, params, state.model_state, noises, state.step)
+        return _loss_and_distance(config, params, state.model_state, noises, state.step,
+                                  shifts)
 
     (loss, (_, distance)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     grads, loss, distance = mean_over_devices((grads, loss, distance), axis_name)
