@@ -349,3 +349,20 @@ def test_random_shift_rolls_the_outputs_before_the_loss():
     config.model.padding = "SAME"
     with pytest.raises(UserError, match="random_shift needs model.padding='CIRCULAR'"):
         texture_net.random_shift(config)
+
+
+def test_a_config_rejected_at_init_leaves_no_work_directory(tmp_path, capsys):
+    """A bad option that only the task's init can judge (here random_shift without circular
+    padding) is one line and exit 2, and the new work directory is removed again; an existing
+    one is left as it was."""
+    from jresgen.cli import main
+    config = f"{CONFIGS}/texture_net_brick.py:tiny"
+    work = tmp_path / "run"
+    argv = ["train", "--config", config, "--workdir", str(work), "--config.model.padding=SAME"]
+    assert main(argv) == 2
+    assert "random_shift needs model.padding='CIRCULAR'" in capsys.readouterr().err
+    assert not work.exists()
+    work.mkdir()
+    (work / "notes.txt").write_text("mine")
+    assert main(argv) == 2
+    assert (work / "notes.txt").read_text() == "mine"

@@ -17,6 +17,7 @@ collectively); process 0 alone writes the files above, prints progress and evalu
 import contextlib
 import json
 import math
+import shutil
 import signal
 import sys
 import time
@@ -66,11 +67,13 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
     run.build_data()
     example = run.example()
     run.check(example)  # a sweep the program cannot take is refused before anything is written
+    created = not workdir.exists()  # removed again if the run fails before writing into it
     workdir.mkdir(parents=True, exist_ok=True)
     _check_workdir_config(workdir, config)
 
     ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)
     writers, progress, stop, profiler, batches = [], None, None, None, None
+    wrote_config = False
     try:
         start = 0
         if ckpt.all_steps():
@@ -88,6 +91,7 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
             _write_config(workdir, config)
             _write_batch_spec(workdir, example)
             run.write_files(workdir)
+        wrote_config = True
         if start >= config.total_steps:
             (_warn if main else _quiet)(f"{workdir} is already at step {start} (total_steps {config.total_steps}); "
                   f"nothing to train: raise total_steps to train longer", prefix="")
@@ -167,6 +171,9 @@ def train_and_evaluate(config, workdir, profile: tuple[int, int] | None = None) 
         for closing in (*writers, progress):
             if closing is not None:
                 closing.close()
+        if created and not wrote_config and sys.exc_info()[0] is not None and main:
+            # a config the task rejects at init (a UserError) leaves no empty work directory
+            shutil.rmtree(workdir, ignore_errors=True)
     if stop.requested:
         raise KeyboardInterrupt(f"interrupted at step {step}; checkpoint saved, rerun to resume")
     return summary
