@@ -24,17 +24,17 @@ def _crops(image, rng):
 
 
 def layer_distances(extractor, exemplar, images):
-    """[per layer: mean over `images` of ||G - T||^2 / ||T||^2], T the whole exemplar's Grams."""
+    """[per layer: mean over `images` of ||G - T||^2 / ||T||^2], T the whole exemplar's Grams:
+    the relative terms the texture losses sum (jresgen.metrics.gram.gram_errors)."""
     import jax
     import jax.numpy as jnp
 
-    from jresgen.metrics.gram import gram_matrix
+    from jresgen.metrics.gram import gram_errors, gram_matrix, inverse_norm_weights
     from jresgen.texture.synthesis import exemplar_grams
     targets = exemplar_grams(extractor, exemplar)
     grams = jax.jit(lambda p, x: [gram_matrix(f) for f in extractor.apply(p, x)])(
         extractor.params, jnp.asarray(images))
-    return [float(np.mean(np.mean((np.asarray(g) - np.asarray(t)) ** 2, axis=(1, 2))
-                          / np.mean(np.asarray(t) ** 2))) for g, t in zip(grams, targets)]
+    return [float(e) for e in gram_errors(grams, targets, inverse_norm_weights(targets))]
 
 
 def main(argv=None):

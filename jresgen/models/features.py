@@ -190,8 +190,7 @@ def _halve(x, pooling):
     if pooling == "average":
         return jax.lax.reduce_window(x, 0.0, jax.lax.add, (1, 2, 2, 1), (1, 2, 2, 1),
                                      "VALID") / 4.0
-    x = x[:, :x.shape[1] // 2 * 2, :x.shape[2] // 2 * 2]  # VALID: an odd last row drops
-    hi, lo = jnp.split(x, 2, axis=-1)
+    hi, lo = jnp.split(x, 2, axis=-1)  # max_pool_2x2 drops an odd last row, as VALID does
     return jnp.concatenate([max_pool_2x2(hi), -max_pool_2x2(-lo)], axis=-1)
 
 
