@@ -28,7 +28,7 @@ cpu_texture_net_brick_512.png` (on the previous config's sample) measured it: it
 crops were 0.0088 from the exemplar's Grams and real crops of the exemplar 0.0228, so the loss
 rated the streaks above the wall. `features.pooling="extremes"` builds the pyramid of 2x2
 maxima and of 2x2 minima instead, which keep a thin light or dark line at full contrast at
-every level: real crops 0.022, those streaks 0.118 (this config's sample: 0.010). With it the
+every level: real crops 0.022, those streaks 0.118 (this config's sample: 0.009). With it the
 net drew bricks lined up on a 16-pixel grid (the pooling grid: max pooling is not shift
 invariant); `loss.random_shift=True` rolls each tiling output by a random offset before its
 features, and the grid went. Runs of this config's net and data, 6500 steps, two at a time on
